@@ -1,0 +1,5 @@
+"""``python -m gupaudit`` runs the command line."""
+
+from gupaudit.cli import run
+
+run()

@@ -1,0 +1,141 @@
+"""Loads the API and rule catalogues (apis.toml, rules.toml) and the packaged resources.
+
+Everything name-shaped that the analysis knows comes from here; the stages hold no name lists.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from gupaudit.errors import CatalogError
+from gupaudit.model import Family
+
+_HERE = Path(__file__).resolve().parent
+
+
+def resource(kind: str) -> Path:
+    """The folder of packaged resources ``queries`` or ``templates``.
+
+    An installed wheel carries them inside the package (pyproject's force-include); a source
+    checkout has them at the top level (``queries/``, ``reports/templates/``).
+    """
+    packaged = _HERE / kind
+    if packaged.is_dir():
+        return packaged
+    source = _HERE.parent / ("reports/templates" if kind == "templates" else kind)
+    if source.is_dir():
+        return source
+    raise CatalogError(f"gupaudit is installed without its {kind}/ folder; reinstall it")
+
+
+@dataclass(frozen=True)
+class AcquireApi:
+    name: str
+    family: Family
+    pages: int | str  # argument index, or "return"
+    flags: int | None
+    pin: str | None
+    by_argc: dict[int, dict[str, int]]
+
+    def pages_arg(self, argc: int) -> int | str:
+        return self.by_argc.get(argc, {}).get("pages", self.pages)
+
+    def flags_arg(self, argc: int) -> int | None:
+        return self.by_argc.get(argc, {}).get("flags", self.flags)
+
+
+@dataclass(frozen=True)
+class ReleaseApi:
+    name: str
+    kind: str
+    arg: int
+    batch: bool
+    dirty: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    slug: str
+    title: str
+    message: str
+    why: str
+    fix: str
+    confidence: str
+    example: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    acquire: dict[str, AcquireApi]
+    release: dict[str, ReleaseApi]
+    use: dict[str, str]  # api name -> evidence kind
+    containers: dict[str, int]
+    iterators: dict[str, tuple[int, int]]
+    definition_files: tuple[str, ...]
+    rules: dict[str, Rule]
+    accessors: frozenset[str]
+    neutral: frozenset[str]
+
+    def prefilter_needles(self) -> tuple[bytes, ...]:
+        """Byte strings of which every file with an acquisition contains at least one.
+
+        Shared stems keep the list short, since each needle costs a pass over the tree's bytes.
+        """
+        stems = ("_user_page", "iov_iter_", "_pin_folios")
+        names = set(self.acquire)
+        for name in names:
+            if not any(stem in name for stem in stems):
+                raise CatalogError(f"apis.toml: {name} is not covered by the byte prefilter")
+        return tuple(s.encode() for s in stems)
+
+
+_REQUIRED_RULE_FIELDS = ("slug", "title", "message", "why", "fix", "confidence", "example")
+
+
+def _load_toml(name: str) -> dict:
+    try:
+        with open(_HERE / name, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"cannot load {name}: {exc}") from exc
+
+
+@cache
+def load() -> Catalog:
+    """Read and validate both catalogues (once per process)."""
+    apis = _load_toml("apis.toml")
+    rules_raw = _load_toml("rules.toml")
+    acquire = {}
+    for name, rec in apis["acquire"].items():
+        acquire[name] = AcquireApi(
+            name=name,
+            family=Family(rec["family"]),
+            pages=rec["pages"],
+            flags=rec.get("flags"),
+            pin=rec.get("pin"),
+            by_argc={int(k): v for k, v in rec.get("by_argc", {}).items()},
+        )
+    release = {
+        name: ReleaseApi(name, rec["kind"], rec.get("arg", 0), rec.get("batch", False),
+                         rec.get("dirty", False))
+        for name, rec in apis["release"].items()
+    }
+    use: dict[str, str] = {}
+    for evidence, names in apis["use"].items():
+        for name in names:
+            use.setdefault(name, evidence)
+    containers = {name: rec["container"] for name, rec in apis.get("container", {}).items()}
+    iterators = {name: (rec["source"], rec["item"]) for name, rec in apis["iterator"].items()}
+    rules = {}
+    for rid, rec in rules_raw.items():
+        missing = [f for f in _REQUIRED_RULE_FIELDS if f not in rec]
+        if missing:
+            raise CatalogError(f"rules.toml: {rid} lacks {', '.join(missing)}")
+        rules[rid] = Rule(id=rid, **{f: rec[f] for f in _REQUIRED_RULE_FIELDS})
+    return Catalog(acquire, release, use, containers, iterators,
+                   tuple(apis["definitions"]["files"]), rules,
+                   frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]))

@@ -1,0 +1,218 @@
+"""Stage 6, classify: a site and its flow -> status, case, rules, difficulty, confidence.
+
+The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cases):
+
+* pin / iter-extract sites: a reachable put_page()-style release is a mismatch (GUP102);
+  an unpin (or a flag-aware release such as bio_release_pages) makes the site converted.
+* get / iter-get sites: a reachable unpin is a mismatch (GUP103); put_user_page*() in a
+  5.3-5.5 tree is the conversion of that era. Otherwise the use evidence decides:
+  DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5);
+  an MMU notifier in the file -> gup-ok (case 3); struct-page-only use -> gup-ok (case 4).
+  Short-term CPU access (kmap/copy, released in the same function or its helpers) is the
+  ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence.
+  For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
+* A release on a branch that contradicts the acquisition's branch (``if (pinned) unpin...
+  else put_page``) is not reachable from it (Guards compared by condition text).
+"""
+
+from __future__ import annotations
+
+from gupaudit.catalog import AcquireApi, Catalog
+from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status
+
+_PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
+_LOOP_RELEASES = {"put_page", "unpin_user_page", "put_user_page", "folio_put", "unpin_folio"}
+_DATA_EVIDENCE = {"dma", "dio", "map"}
+
+
+def contradicts(a: tuple[Guard, ...], b: tuple[Guard, ...]) -> bool:
+    """True when two statements sit on exclusive branches of the same condition."""
+    return any(x.excludes(y) for x in a for y in b)
+
+
+def targets(api: AcquireApi, era: Era, dirty: bool) -> tuple[str, str]:
+    """(acquisition, release) this tree's era converts the site to."""
+    if api.family is Family.ITER_GET:
+        if era.has_extract:
+            return "iov_iter_extract_pages()", "unpin_user_page() when iov_iter_extract_will_pin()"
+        return ("a pinning iov_iter API (none in this tree: iov_iter_extract_pages() arrives "
+                "in 6.3)", "unpin_user_pages()")
+    if era.has_pin:
+        acq = f"{api.pin or api.name}()"
+        rel = "unpin_user_pages_dirty_lock()" if dirty else "unpin_user_pages()"
+        return acq, rel
+    if era.name == "put_user_page":
+        return f"{api.name}()", "put_user_pages_dirty_lock()" if dirty else "put_user_pages()"
+    return f"{api.name}()", "put_user_page() (proposed in 2018, not yet in this tree)"
+
+
+def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, era: Era,
+             file_calls: frozenset[str], subsystem: str, catalog: Catalog,
+             flags: str | None) -> Site:
+    family = api.family
+    reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)]
+    evidence = {u.evidence for u in flow.uses}
+    dirty = "dirty" in evidence
+    acq_target, rel_target = targets(api, era, dirty)
+    rules: list[tuple[str, Release | None]] = []
+    case: int | None = None
+    longterm = bool(flags and "FOLL_LONGTERM" in flags) or _stored(flow)
+
+    if flow.no_pages:
+        status, case = Status.GUP_OK, 4
+        reason = "no page array (NULL): faults the range in or checks it, keeps no reference"
+    elif family in _PIN_KINDS:
+        bad = [r for r in reachable if r.kind == "get"]
+        good = [r for r in reachable if r.kind in ("pin", "either")]
+        if bad:
+            status, reason = Status.MISMATCH, f"pinned, but released with {bad[0].api}()"
+            rules.append(("GUP102", bad[0]))
+        elif good:
+            status, reason = Status.CONVERTED, f"pinned and released with {good[0].api}()"
+        else:
+            status, reason = Status.UNKNOWN, "pinned; no release found" + _where(flow)
+        case = _case(evidence, longterm, family)
+    else:
+        bad = [r for r in reachable if r.kind == "pin"]
+        puts = [r for r in reachable if r.kind == "get"]
+        if bad:
+            status, reason = Status.MISMATCH, f"plain references released with {bad[0].api}()"
+            rules.append(("GUP103", bad[0]))
+        elif era.name == "put_user_page" and any(r.kind == "put_user" for r in reachable):
+            status, reason = Status.CONVERTED, "released with put_user_page*() (5.3-5.5 era)"
+        elif evidence & _DATA_EVIDENCE or (family is Family.ITER_GET and "cpu" in evidence):
+            case = _case(evidence, longterm, family)
+            status = Status.UNCONVERTED
+            reason = f"FOLL_GET pages used for {_describe(evidence)}"
+            rules.extend(("GUP101", r) for r in puts[:1])
+        elif file_calls & catalog_notifiers(catalog):
+            status, case = Status.GUP_OK, 3
+            reason = "MMU-notifier user: pages dropped on invalidate"
+        elif "cpu" in evidence or "dirty" in evidence:
+            if reachable and not _stored(flow):
+                status, case = Status.GUP_OK, None
+                reason = ("short-term CPU access, released in the same function "
+                          "(the ptrace/exec/uprobes pattern): plain GUP")
+            else:
+                status, case = Status.UNCONVERTED, 5
+                reason = "data written through a mapping that outlives the function"
+        elif "struct" in evidence:
+            status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
+        elif not flow.releases and not flow.uses and not flow.escapes and flow.names:
+            status, case, reason = Status.UNKNOWN, None, "pages neither used nor released here"
+        else:
+            status, case = Status.UNKNOWN, None
+            reason = ("released, but no use of the pages seen" if reachable
+                      else "no use or release found") + _where(flow)
+
+    if status in (Status.UNCONVERTED, Status.CONVERTED, Status.MISMATCH) and _has_batch(era):
+        loops = [r for r in reachable if r.in_loop and r.api in _LOOP_RELEASES]
+        if loops:
+            rules.append(("GUP105", loops[0]))
+    unlocked = [u for u in flow.uses if u.api in ("set_page_dirty", "folio_mark_dirty")]
+    if unlocked and "lock" not in evidence:
+        rules.append(("GUP104", None))
+
+    messages = []
+    for rid, rel in rules:
+        rule = catalog.rules[rid]
+        line = rel.line if rel else unlocked[0].line
+        if rid == "GUP104":
+            target = ("unpin_user_pages_dirty_lock()" if family in _PIN_KINDS
+                      else "set_page_dirty_lock()")
+        elif rid == "GUP105":
+            target = ("unpin_user_pages_dirty_lock()" if dirty else "unpin_user_pages()") \
+                if era.has_pin else "put_user_pages()"
+        elif rid == "GUP102":
+            target = rel_target if family is Family.PIN else "unpin_user_page()"
+        elif rid == "GUP103":
+            target = acq_target
+        else:
+            target = f"{acq_target} + {rel_target}"
+        messages.append((rid, rule.message.format(
+            api=api.name, target=target, release=rel.api if rel else "set_page_dirty",
+            function=function, line=line, detail=_describe(evidence))))
+
+    difficulty = _difficulty(flow, family, evidence, reachable)
+    confidence = _confidence(status, reachable, flow)
+    advice = _advice(status, api, acq_target, rel_target, reachable)
+    return Site(path=path, line=call.line, column=call.column, function=function, api=api.name,
+                family=family, status=status, case=case,
+                rules=tuple(dict.fromkeys(rid for rid, _ in rules)),
+                releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
+                difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
+                messages=tuple(messages), escapes=flow.escapes)
+
+
+def _stored(flow: Flow) -> bool:
+    """The pages are kept in a struct field: they outlive the function."""
+    return any("->" in n or "." in n for n in flow.names)
+
+
+def catalog_notifiers(catalog: Catalog) -> frozenset[str]:
+    return frozenset(n for n, ev in catalog.use.items() if ev == "notifier")
+
+
+def _has_batch(era: Era) -> bool:
+    return era.has_pin or era.name == "put_user_page"
+
+
+def _case(evidence: set[str], longterm: bool, family: Family) -> int | None:
+    if "dio" in evidence or (family in (Family.ITER_GET, Family.ITER_EXTRACT) and evidence):
+        return 1
+    if "dma" in evidence:
+        return 2 if longterm else 1
+    if "map" in evidence or "cpu" in evidence or "dirty" in evidence:
+        return 5
+    if "struct" in evidence:
+        return 4
+    return None
+
+
+def _describe(evidence: set[str]) -> str:
+    words = {"dma": "DMA", "dio": "block I/O (bio/bvec)", "map": "a kernel mapping (vmap)",
+             "cpu": "CPU access to the data", "dirty": "writes (marked dirty)"}
+    found = [words[e] for e in ("dma", "dio", "map", "cpu", "dirty") if e in evidence]
+    return ", ".join(found) or "unknown purposes"
+
+
+def _where(flow: Flow) -> str:
+    return f" (pages go to {', '.join(flow.escapes[:3])})" if flow.escapes else ""
+
+
+def _difficulty(flow: Flow, family: Family, evidence: set[str],
+                reachable: list[Release]) -> str:
+    if family in (Family.ITER_GET, Family.ITER_EXTRACT) or "dio" in evidence:
+        return "hard"
+    if not reachable:
+        return "hard" if flow.escapes else "moderate"
+    if any(r.via.startswith("caller") for r in reachable) or _stored(flow):
+        return "moderate"
+    return "easy"
+
+
+def _confidence(status: Status, reachable: list[Release], flow: Flow) -> str:
+    if status is Status.UNKNOWN:
+        return "low"
+    direct = any(not r.via for r in reachable)
+    if direct and flow.uses and not flow.escapes:
+        return "high"
+    if reachable or flow.uses:
+        return "medium"
+    return "low"
+
+
+def _advice(status: Status, api: AcquireApi, acq: str, rel: str,
+            reachable: list[Release]) -> str:
+    lines = ", ".join(str(r.line) for r in reachable[:6])
+    if status is Status.UNCONVERTED:
+        return f"acquire with {acq} and release with {rel}" + (
+            f" (release points: lines {lines})" if lines else "")
+    if status is Status.MISMATCH:
+        return f"make the release at line(s) {lines} match {api.name}()"
+    if status is Status.CONVERTED:
+        return "done"
+    if status is Status.GUP_OK:
+        return "none: plain GUP is right here"
+    return "follow the pages by hand: " + (f"released at line(s) {lines}" if lines else
+                                           "no release found")

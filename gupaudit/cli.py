@@ -1,0 +1,102 @@
+"""The command line: parses options, calls the pipeline, picks a formatter. Nothing else."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from gupaudit import __version__, pipeline
+from gupaudit.errors import INTERRUPTED, GupauditError, OutputError
+from gupaudit.report import FORMATS
+
+_DEBUG_ENV = "GUPAUDIT_DEBUG"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gupaudit")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def main(debug: bool) -> None:
+    """Audit a Linux kernel tree for get_user_pages() call sites that should pin.
+
+    Pages taken with get_user_pages*() or iov_iter_get_pages*() for DMA, Direct IO or
+    writing their data belong to the FOLL_PIN API (pin_user_pages*(), unpin_user_page*(),
+    iov_iter_extract_pages()). gupaudit finds every acquisition, follows its pages to their
+    release and says per site: converted, unconverted, mismatch, gup-ok or unknown.
+    """
+    if debug:
+        os.environ[_DEBUG_ENV] = "1"
+
+
+@main.command()
+@click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
+              show_default=True, help="text: summary table and path:line: findings; "
+              "json: versioned schema (see README).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+@click.option("--show", type=click.Choice(["findings", "all"]), default="findings",
+              show_default=True, help="text format: findings and unknown sites only, or a "
+              "line for every site.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None) -> None:
+    """Report every get_user_pages-family site under TREE, grouped by subsystem.
+
+    TREE is the top of a Linux source tree (a plain tree or a git work tree; .gitignore is
+    not honoured). Exit status: 0 when the scan ran, whatever it found; 2 for bad usage;
+    3 when TREE cannot be read; 4 when --output cannot be written; 1 for an internal error.
+    """
+    progress = _progress_printer() if sys.stderr.isatty() and fmt == "text" else None
+    result = pipeline.scan(tree, jobs=jobs, progress=progress)
+    for warning in result.warnings:
+        click.echo(f"gupaudit: warning: {warning}", err=True)
+    render = FORMATS[fmt]
+    if output is None:
+        render(result, sys.stdout, sys.stdout.isatty(), show)
+        return
+    buf = io.StringIO()
+    render(result, buf, False, show)
+    _write_atomically(output, buf.getvalue())
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file so a failed run never leaves half a report."""
+    tmp = path.with_name(f".{path.name}.gupaudit-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _progress_printer():
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rgupaudit: analysed {done}/{total} candidate files{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+def run() -> None:
+    """Console entry point: the one place errors become output."""
+    try:
+        main(standalone_mode=True)
+    except GupauditError as exc:
+        click.echo(f"gupaudit: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("gupaudit: interrupted", err=True)
+        sys.exit(INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if os.environ.get(_DEBUG_ENV):
+            traceback.print_exc()
+        click.echo(f"gupaudit: internal error: {type(exc).__name__}: {exc} "
+                   "(run with --debug for the traceback)", err=True)
+        sys.exit(1)

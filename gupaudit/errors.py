@@ -1,0 +1,42 @@
+"""gupaudit's own errors, each with its exit code: the one table of exit codes.
+
+Stages raise these; only cli.py turns them into a line on stderr and an exit status.
+
+| code | meaning |
+|------|---------|
+| 0    | the scan ran (findings or not) |
+| 1    | internal error (a bug in gupaudit; run again with --debug for the traceback) |
+| 2    | bad usage: unknown option or format, missing path, a file where a tree was expected |
+| 3    | input that cannot be read (unreadable tree root) |
+| 4    | output that cannot be written (--output to a folder that does not exist, ...) |
+| 130  | interrupted (Ctrl-C) |
+"""
+
+from __future__ import annotations
+
+
+class GupauditError(Exception):
+    """Base class: a problem the user can fix, reported as one line."""
+
+    exit_code = 1
+
+
+class UsageError(GupauditError):
+    exit_code = 2
+
+
+class InputError(GupauditError):
+    exit_code = 3
+
+
+class OutputError(GupauditError):
+    exit_code = 4
+
+
+class CatalogError(GupauditError):
+    """A broken apis.toml / rules.toml / query file: a packaging bug, not user input."""
+
+    exit_code = 1
+
+
+INTERRUPTED = 130

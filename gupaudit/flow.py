@@ -1,0 +1,281 @@
+"""Stage 5, flow: where one acquisition site's pages go.
+
+Input: a site (a ``Call`` in a ``Function`` of a ``SourceFile``) and the catalogue. Output:
+``Flow``: the names the pages travel under, the releases and uses reached, and where they
+leave unfollowed.
+
+The model is deliberately simple and flow-insensitive within a function:
+
+* the page array is the root lvalue of the API's pages argument (``&pages[i]`` -> ``pages``,
+  ``obj->pages + n`` -> ``obj->pages``), or the assigned lvalue for APIs returning the page;
+* aliases: ``x = pages``, ``page = pages[i]``, ``obj->pages = pages``; back from a field,
+  ``pages = obj->pages``; out of containers, ``page = sg_page(sg)``; loop macros
+  (``for_each_sg(sgt->sgl, sg, ...)`` makes ``sg`` an element); and containers themselves
+  (``sg_alloc_table_from_pages(sgt, pages, ...)`` makes ``sgt`` carry the pages);
+* a call mentioning a tracked name is a release (catalogue release API, on its page argument),
+  a use (catalogue use evidence) or, for a function of the same file, a hop into that helper,
+  whose parameter is traced the same way (depth-bounded, memoised);
+* pages that are a parameter of the site's function, or its return value, are followed into
+  the same-file callers.
+
+Known limits: no path sensitivity beyond ``Guard`` (branch conditions compared by text);
+name reuse for unrelated values inside one function over-approximates the aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from gupaudit.catalog import Catalog
+from gupaudit.model import Call, Flow, Function, Guard, Release, SourceFile, Use
+
+MAX_DEPTH = 3
+_LVALUE = re.compile(r"^[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*$")
+_CAST = re.compile(r"^\((?:const |volatile |struct |union |unsigned )*\w+(?: \w+)*\**\)")
+_CONSTANT = re.compile(r"^(?:[A-Z_][A-Z0-9_]*|\d\w*)$")
+
+
+def root(expr: str) -> str | None:
+    """The lvalue an expression designates the storage of: ``&obj->pages[i] + 1`` -> obj->pages."""
+    e = expr.strip()
+    for _ in range(8):
+        before = e
+        m = _CAST.match(e)
+        if m and len(e) > m.end():
+            e = e[m.end():]
+        if e.startswith("(") and e.endswith(")") and _balanced(e[1:-1]):
+            e = e[1:-1]
+        e = e.lstrip("&*")
+        if e == before:
+            break
+    e = _top_level_left(e)
+    if "[" in e:
+        e = e.split("[", 1)[0]
+    if not _LVALUE.match(e) or _CONSTANT.match(e):
+        return None
+    return e
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _top_level_left(e: str) -> str:
+    """``pages+i`` -> ``pages``; leaves ``a->b`` alone."""
+    depth = 0
+    for i, ch in enumerate(e):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and ch in "+-" and i > 0 and e[i + 1 : i + 2] != ">":
+            return e[:i]
+    return e
+
+
+def declared_name(lhs: str) -> str:
+    """``*pages`` / ``**pp`` / ``page[16]`` in a declarator -> the name."""
+    return lhs.lstrip("*").split("[", 1)[0].split("=", 1)[0]
+
+
+class Names:
+    """A set of tracked lvalues with a mention test over normalised source text."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names = set(names)
+        self._rx: re.Pattern[str] | None = None
+
+    def add(self, name: str | None) -> bool:
+        if name and name not in self.names:
+            self.names.add(name)
+            self._rx = None
+            return True
+        return False
+
+    def mentioned(self, text: str) -> bool:
+        if not self.names:
+            return False
+        if self._rx is None:
+            alts = "|".join(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
+            self._rx = re.compile(rf"(?<![\w>.])(?:{alts})(?!\w)")
+        return self._rx.search(text) is not None
+
+
+@dataclass
+class Trace:
+    releases: list[Release] = field(default_factory=list)
+    uses: list[Use] = field(default_factory=list)
+    escapes: list[str] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+
+
+def aliases(fn: Function, start: set[str], catalog: Catalog) -> Names:
+    """Close ``start`` over the function's assignments, containers and loop macros."""
+    names = Names(start)
+    for _ in range(10):
+        changed = False
+        for a in fn.assigns:
+            lhs = root(declared_name(a.lhs))
+            rhs = root(a.rhs) if "(" not in a.rhs or a.rhs.startswith(("(", "&(")) else None
+            if rhs is not None and rhs in names.names:
+                changed |= names.add(lhs)
+            elif lhs is not None and lhs in names.names and rhs is not None and (
+                "->" in rhs or "." in rhs
+            ):
+                changed |= names.add(rhs)  # pages = obj->pages: the field holds them too
+            elif lhs is not None and _accessor_of(a.rhs, names, catalog):
+                changed |= names.add(lhs)
+        for c in fn.calls:
+            if c.name in catalog.containers:
+                k = catalog.containers[c.name]
+                if len(c.args) > k and any(names.mentioned(x) for j, x in enumerate(c.args)
+                                           if j != k):
+                    changed |= names.add(root(c.args[k]))
+            elif c.name in catalog.iterators:
+                src, item = catalog.iterators[c.name]
+                if len(c.args) > max(src, item) and names.mentioned(c.args[src]):
+                    changed |= names.add(root(c.args[item]))
+        if not changed:
+            break
+    return names
+
+
+def _accessor_of(rhs: str, names: Names, catalog: Catalog) -> bool:
+    m = re.match(r"^(?:\([^()]*\))?(\w+)\((.*)\)$", rhs)
+    return bool(m and m.group(1) in catalog.accessors and names.mentioned(m.group(2)))
+
+
+class Tracer:
+    """Follows page names through the functions of one file."""
+
+    def __init__(self, sf: SourceFile, catalog: Catalog) -> None:
+        self.sf = sf
+        self.catalog = catalog
+        self.by_name: dict[str, Function] = {}
+        for fn in sf.functions:
+            self.by_name.setdefault(fn.name, fn)
+        self._summary = lru_cache(maxsize=None)(self._summarise)
+
+    def site_flow(self, fn: Function, call: Call, pages: str) -> Flow:
+        if pages in ("NULL", "0", "(void*)0"):
+            return Flow((), (), (), (), no_pages=True)
+        start = root(pages)
+        if start is None:
+            return Flow((), (), (), ("pages argument " + pages,))
+        trace = Trace()
+        self._trace(fn, {start}, 0, (fn.name,), trace, via="")
+        return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
+                    tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)))
+
+    def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...]) -> Trace:
+        fn = self.by_name[fname]
+        trace = Trace()
+        if k < len(fn.params) and fn.params[k]:
+            self._trace(fn, {fn.params[k]}, depth, stack + (fname,), trace, via=fname)
+        return trace
+
+    def _trace(self, fn: Function, start: set[str], depth: int, stack: tuple[str, ...],
+               out: Trace, via: str) -> None:
+        cat = self.catalog
+        names = aliases(fn, start, cat)
+        out.names.update(names.names if depth == 0 else ())
+        for c in fn.calls:
+            if not c.args or not any(names.mentioned(a) for a in c.args):
+                continue
+            g = c.guards
+            if c.name in cat.release and c.name not in self.sf.defined:
+                spec = cat.release[c.name]
+                if len(c.args) > spec.arg and names.mentioned(c.args[spec.arg]):
+                    out.releases.append(Release(c.name, spec.kind, self.sf.path, c.line, fn.name,
+                                                via, c.in_loop, g))
+                    continue
+            if c.name in cat.use:
+                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via))
+                continue
+            if c.name in self.by_name and c.name not in cat.acquire:
+                if c.name in stack or depth >= MAX_DEPTH:
+                    continue
+                callee = self.by_name[c.name]
+                for k, arg in enumerate(c.args):
+                    if names.mentioned(arg):
+                        sub = self._summary(c.name, k, depth + 1, stack)
+                        out.releases.extend(_lift(r, g, callee.params, c.args)
+                                            for r in sub.releases)
+                        out.uses.extend(sub.uses)
+                        out.escapes.extend(sub.escapes)
+                continue
+            if c.name in cat.acquire or c.name in cat.neutral or c.name in cat.iterators:
+                continue
+            if c.name in cat.containers or "for_each" in c.name:
+                continue
+            out.escapes.append(f"{c.name}()")
+        for value in fn.returns:
+            if root(value) in names.names:
+                out.escapes.append("return")
+                if depth < MAX_DEPTH:
+                    self._callers(fn, None, depth, stack, out)
+                break
+        params = [k for k, p in enumerate(fn.params) if p and p in names.names]
+        if params and depth < MAX_DEPTH and not via:
+            for k in params:
+                self._callers(fn, k, depth, stack, out)
+
+    def _callers(self, fn: Function, k: int | None, depth: int, stack: tuple[str, ...],
+                 out: Trace) -> None:
+        """Follow into same-file callers: the pages are their argument k, or the result."""
+        for caller in self.sf.functions:
+            if caller.name in stack:
+                continue
+            for c in caller.calls:
+                if c.name != fn.name:
+                    continue
+                if k is None:
+                    start = root(c.result) if c.result else None
+                else:
+                    start = root(c.args[k]) if k < len(c.args) else None
+                if start:
+                    sub = Trace()
+                    self._trace(caller, {start}, depth + 1, stack + (caller.name,), sub,
+                                via=f"caller {caller.name}")
+                    # The caller's branches say nothing about the site's: drop them.
+                    out.releases.extend(_lift(r, (), (), ()) for r in sub.releases)
+                    out.uses.extend(sub.uses)
+                    out.escapes.extend(sub.escapes)
+
+
+def _lift(r: Release, call_guards: tuple[Guard, ...], params: tuple[str, ...],
+          args: tuple[str, ...]) -> Release:
+    """A helper's release seen from its call: the helper's own branch conditions rewritten
+    in the caller's terms (parameter -> argument text), after the call's own branches.
+
+    ``put_back_pages(cmd, ...)`` switching on ``cmd`` inside is then comparable with the
+    caller's ``switch (cmd)`` around the acquisition (mm/gup_test.c).
+    """
+    lifted = []
+    for g in r.guards:
+        cond = g.cond
+        for p, a in zip(params, args, strict=False):
+            if p and p != a and re.fullmatch(r"[\w>.-]+", a):
+                cond = re.sub(rf"(?<![\w>.]){re.escape(p)}(?!\w)", a, cond)
+        lifted.append(Guard(cond, g.value))
+    guards = call_guards + tuple(lifted)
+    if guards == r.guards:
+        return r
+    return Release(r.api, r.kind, r.path, r.line, r.function, r.via, r.in_loop, guards)
+
+
+def _unique(items: list) -> list:
+    seen = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

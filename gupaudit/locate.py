@@ -1,0 +1,221 @@
+"""Stage 3, locate: a parsed file -> ``SourceFile``, its functions as plain data.
+
+Runs queries/calls.scm, assignments.scm and returns.scm once over the file and files each
+capture under the function body that holds it. For the calls that can matter to a site
+(catalogue names, loop macros, functions of the same file) it also records the branches
+they sit in (``Guard``) and whether they are in a loop. No tree-sitter object leaves here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+
+import tree_sitter as ts
+
+from gupaudit.catalog import Catalog
+from gupaudit.model import Assign, Call, Function, Guard, SourceFile
+from gupaudit.parse import query, units
+
+_SPACE_AROUND_PUNCT = re.compile(r"\s*([^\w\s])\s*")
+_SPACES = re.compile(r"\s+")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
+
+
+def norm(text: bytes | str) -> str:
+    """Source text with comments dropped and white space only where it separates words."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if " " not in text and "\n" not in text and "\t" not in text and "/" not in text:
+        return text  # the common case: a bare name or constant
+    if "/" in text:
+        text = _COMMENT.sub(" ", text)
+    return _SPACE_AROUND_PUNCT.sub(r"\1", _SPACES.sub(" ", text)).strip()
+
+
+def _strip_condition(cond: str) -> tuple[str, bool]:
+    """``(!unlikely(x))`` -> ("x", False): the condition and whether it holds as written."""
+    positive = True
+    while True:
+        if cond.startswith("(") and cond.endswith(")") and _balanced(cond[1:-1]):
+            cond = cond[1:-1]
+        elif cond.startswith("!") and not cond.startswith("!="):
+            positive = not positive
+            cond = cond[1:]
+        elif cond.startswith(("likely(", "unlikely(")) and cond.endswith(")"):
+            cond = cond[cond.index("(") + 1 : -1]
+        else:
+            return cond, positive
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _case_labels(case: ts.Node) -> set[str]:
+    """This case's label and those of the empty cases right above it (fallthrough)."""
+    labels = set()
+    node: ts.Node | None = case
+    while node is not None and node.type == "case_statement":
+        value = node.child_by_field_name("value")
+        labels.add(norm(value.text) if value is not None else "default")
+        node = node.prev_named_sibling
+        if node is None or node.type != "case_statement" or any(
+            c.type not in ("comment",) and c != node.child_by_field_name("value")
+            for c in node.named_children
+        ):
+            break
+    return labels
+
+
+def _is_loop_macro(stmt: ts.Node | None, is_iterator: Callable[[str], bool]) -> bool:
+    if stmt is None or stmt.type != "expression_statement" or stmt.named_child_count != 1:
+        return False
+    call = stmt.named_children[0]
+    if call.type != "call_expression":
+        return False
+    fn = call.child_by_field_name("function")
+    return fn is not None and is_iterator(fn.text.decode("utf-8", "replace"))
+
+
+def _context(node: ts.Node, body: ts.Node, is_iterator: Callable[[str], bool]
+             ) -> tuple[tuple[Guard, ...], bool, str | None, bool]:
+    """Guards, in-loop, assigned-to lvalue and returned-ness of a call node."""
+    guards: list[Guard] = []
+    in_loop = False
+    result: str | None = None
+    returned = False
+    child = node
+    parent = node.parent
+    # The value: through parentheses and casts to an assignment, declaration or return.
+    while parent is not None and parent.type in ("parenthesized_expression", "cast_expression"):
+        child, parent = parent, parent.parent
+    if parent is not None:
+        if parent.type == "assignment_expression" and parent.child_by_field_name("right") == child:
+            result = norm(parent.child_by_field_name("left").text)
+        elif parent.type == "init_declarator":
+            result = norm(parent.child_by_field_name("declarator").text).lstrip("*")
+        elif parent.type == "return_statement":
+            returned = True
+    child, parent = node, node.parent
+    body_id = body.id
+    while parent is not None and child.id != body_id:
+        kind = parent.type
+        if kind == "if_statement":
+            cond = parent.child_by_field_name("condition")
+            if cond is not None and child.id != cond.id:
+                text, positive = _strip_condition(norm(cond.text))
+                alt = parent.child_by_field_name("alternative")
+                in_else = alt is not None and child.id == alt.id
+                guards.append(Guard(text, "true" if positive != in_else else "false"))
+        elif kind == "conditional_expression":
+            cond = parent.child_by_field_name("condition")
+            if cond is not None and child.id != cond.id:
+                text, positive = _strip_condition(norm(cond.text))
+                alt = parent.child_by_field_name("alternative")
+                in_else = alt is not None and child.id == alt.id
+                guards.append(Guard(text, "true" if positive != in_else else "false"))
+        elif kind == "case_statement":
+            switch = parent.parent
+            while switch is not None and switch.type != "switch_statement":
+                switch = switch.parent
+            if switch is not None:
+                cond = switch.child_by_field_name("condition")
+                guards.append(Guard("switch" + norm(cond.text if cond else b""),
+                                    "|".join(sorted(_case_labels(parent)))))
+        elif kind in _LOOPS:
+            in_loop = True
+        if not in_loop and _is_loop_macro(child.prev_named_sibling, is_iterator):
+            in_loop = True  # for_each_sg(...) stmt;  /  for_each_sg(...) { ... }
+        child, parent = parent, parent.parent
+    return tuple(reversed(guards)), in_loop, result, returned
+
+
+def _is_iterator_name(catalog: Catalog) -> Callable[[str], bool]:
+    known = set(catalog.iterators)
+    return lambda name: name in known or "for_each" in name
+
+
+def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
+                rounds: int = 3) -> SourceFile:
+    """The file's functions with their calls, assignments and returns.
+
+    Only functions that can matter are described: those with an acquisition call, and the
+    same-file functions they call or are called by, ``rounds`` hops out. The others are
+    still in ``SourceFile.defined``, so their names are known to be local.
+    """
+    bodies, macros = units(tree, data)
+    starts = [u.body.start_byte for u in bodies]
+    local_names = {u.name for u in bodies} | macros
+    interesting = (set(catalog.acquire) | set(catalog.release) | set(catalog.use)
+                   | set(catalog.containers) | local_names)
+    is_iterator = _is_iterator_name(catalog)
+
+    def owner(node: ts.Node) -> int | None:
+        i = bisect.bisect_right(starts, node.start_byte) - 1
+        if i >= 0 and node.end_byte <= bodies[i].body.end_byte:
+            return i
+        return None
+
+    raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
+    callees: list[set[str]] = [set() for _ in bodies]
+    q, _ = query("calls", "assignments", "returns")
+    for _, caps in ts.QueryCursor(q).matches(tree.root_node):
+        node = (caps.get("call") or caps.get("assign") or caps.get("return"))[0]
+        i = owner(node)
+        if i is None:
+            continue
+        raw[i].append(caps)
+        if "call.name" in caps:
+            callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
+
+    keep = {i for i, names in enumerate(callees) if names & catalog.acquire.keys()}
+    index: dict[str, list[int]] = {}
+    for i, u in enumerate(bodies):
+        index.setdefault(u.name, []).append(i)
+    for _ in range(rounds):
+        names = {bodies[i].name for i in keep}
+        grow = {j for i in keep for n in callees[i] & local_names for j in index.get(n, ())}
+        grow |= {i for i, c in enumerate(callees) if c & names}
+        if grow <= keep:
+            break
+        keep |= grow
+
+    functions = []
+    for i in sorted(keep):
+        unit = bodies[i]
+        calls: list[Call] = []
+        assigns: list[Assign] = []
+        returns: list[str] = []
+        for caps in raw[i]:
+            if "call" in caps:
+                node = caps["call"][0]
+                name = caps["call.name"][0].text.decode("utf-8", "replace")
+                args = tuple(norm(a.text) for a in caps["call.args"][0].named_children
+                             if a.type != "comment")
+                if name in interesting or is_iterator(name):
+                    guards, in_loop, result, returned = _context(node, unit.body, is_iterator)
+                else:
+                    guards, in_loop, result, returned = (), False, None, False
+                calls.append(Call(name, args, node.start_point[0] + 1, node.start_point[1] + 1,
+                                  guards, result, in_loop, returned))
+            elif "assign" in caps:
+                assigns.append(Assign(norm(caps["assign.lhs"][0].text),
+                                      norm(caps["assign.rhs"][0].text),
+                                      caps["assign"][0].start_point[0] + 1))
+            else:
+                returns.append(norm(caps["return.value"][0].text))
+        functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
+                                  tuple(calls), tuple(assigns), tuple(returns)))
+    return SourceFile(path, tuple(functions), frozenset(local_names),
+                      parse_errors=int(tree.root_node.has_error))

@@ -1,0 +1,165 @@
+"""Frozen data shared by the stages. Nothing here knows about tree-sitter.
+
+Stage by stage: ``parse``/``locate`` turn a C file into ``SourceFile`` (functions, their
+calls and assignments as plain text), ``flow`` turns a site into ``Flow`` (where its pages go),
+``classify`` turns both into a ``Site`` (status, case, rules), ``report`` prints a ``ScanResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Family(StrEnum):
+    GET = "get"
+    PIN = "pin"
+    ITER_GET = "iter-get"
+    ITER_EXTRACT = "iter-extract"
+
+
+class Status(StrEnum):
+    UNCONVERTED = "unconverted"
+    CONVERTED = "converted"
+    MISMATCH = "mismatch"
+    GUP_OK = "gup-ok"
+    UNKNOWN = "unknown"
+
+
+STATUS_ORDER = tuple(Status)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A branch a statement sits in: ``if (cond)`` -> value "true"/"false"; ``switch`` -> the
+    case labels that reach it, joined by "|" (fallthrough from empty cases included)."""
+
+    cond: str
+    value: str
+
+    def excludes(self, other: Guard) -> bool:
+        """True when the two can never hold together (same condition, disjoint values)."""
+        return self.cond == other.cond and not (
+            set(self.value.split("|")) & set(other.value.split("|")))
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str
+    args: tuple[str, ...]
+    line: int
+    column: int
+    guards: tuple[Guard, ...] = ()
+    result: str | None = None  # the lvalue the call's value is assigned to, if any
+    in_loop: bool = False
+    returned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    lhs: str
+    rhs: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    line: int
+    end_line: int
+    params: tuple[str, ...]
+    calls: tuple[Call, ...]
+    assigns: tuple[Assign, ...]
+    returns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One parsed file: its functions and the names it defines (functions and macros)."""
+
+    path: str  # relative to the tree root, '/'-separated
+    functions: tuple[Function, ...]
+    defined: frozenset[str]
+    parse_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    api: str
+    kind: str  # get | pin | put_user | either
+    path: str
+    line: int
+    function: str
+    via: str = ""  # "" (direct), or the helper / alias chain it was reached through
+    in_loop: bool = False
+    guards: tuple[Guard, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    evidence: str  # dma | dio | map | cpu | dirty | lock | struct | notifier
+    api: str
+    line: int
+    function: str
+    via: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Where one site's pages go."""
+
+    names: tuple[str, ...]  # the page array and everything found to alias it
+    releases: tuple[Release, ...]
+    uses: tuple[Use, ...]
+    escapes: tuple[str, ...]  # functions / fields / returns the pages leave through, unfollowed
+    no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    path: str
+    line: int
+    column: int
+    function: str
+    api: str
+    family: Family
+    status: Status
+    case: int | None
+    rules: tuple[str, ...]
+    releases: tuple[Release, ...]
+    uses: tuple[Use, ...]
+    subsystem: str
+    difficulty: str
+    confidence: str
+    reason: str  # one sentence: why this status
+    advice: str  # what to change, worded for the tree's API era
+    messages: tuple[tuple[str, str], ...] = ()  # (rule id, formatted message)
+    escapes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Era:
+    """Which APIs the tree has, read from its own headers."""
+
+    name: str  # gup | put_user_page | pin | pin+extract
+    kernel_version: str | None
+    apis: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def has_pin(self) -> bool:
+        return self.name in ("pin", "pin+extract")
+
+    @property
+    def has_extract(self) -> bool:
+        return self.name == "pin+extract"
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    tree: str
+    era: Era
+    sites: tuple[Site, ...]
+    files_scanned: int
+    files_parsed: int
+    warnings: tuple[str, ...] = ()
+    seconds: float = 0.0

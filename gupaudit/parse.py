@@ -1,0 +1,214 @@
+"""Stage 2, parse: C source bytes -> tree-sitter tree and its function bodies.
+
+Kernel code is full of constructs tree-sitter-c reads as errors: ``SYSCALL_DEFINE3(...) {``,
+``for_each_sg(...) {`` (a call with a MISSING ``;`` before a block), attributes such as
+``__must_check`` or ``__init``, and ``#ifdef``'d halves of a function header. An error node
+therefore does not mean "unparseable". What matters is that every function *body* is found
+with its right name, so this stage finds bodies two ways:
+
+* ``function_definition`` nodes (queries/functions.scm), with one repair: when tree-sitter
+  reads an unterminated macro line before a function as a K&R header, the name is read
+  from the header above the body's column-0 brace instead;
+* top-level blocks that no definition owns (SYSCALL_DEFINEn, #ifdef'd headers): their name
+  is read from the header lines above the ``{``, kernel style (the brace at column 0).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import tree_sitter as ts
+import tree_sitter_c as tsc
+
+from gupaudit.catalog import resource
+
+
+@cache
+def language() -> ts.Language:
+    return ts.Language(tsc.language())
+
+
+@cache
+def parser() -> ts.Parser:
+    return ts.Parser(language())
+
+
+@cache
+def query(*names: str) -> tuple[ts.Query, tuple[str, ...]]:
+    """One query from several queries/*.scm files, and the file each pattern came from."""
+    sources = [(name, (resource("queries") / f"{name}.scm").read_text()) for name in names]
+    q = ts.Query(language(), "\n".join(text for _, text in sources))
+    owners: list[str] = []
+    for name, text in sources:
+        owners.extend([name] * ts.Query(language(), text).pattern_count)
+    return q, tuple(owners)
+
+
+def parse(data: bytes) -> ts.Tree:
+    return parser().parse(data)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A function body with its name and parameter names."""
+
+    name: str
+    body: ts.Node
+    params: tuple[str, ...]
+    line: int  # 1-based line of the header (or of the body when the header is unknown)
+
+
+_SYSCALL = re.compile(r"\b((?:COMPAT_)?SYSCALL_DEFINE\d|SYSCALL32_DEFINE\d)\s*\(\s*(\w+)")
+_NAME_PAREN = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_KEYWORDS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "__attribute__",
+                       "__printf", "__aligned", "__section", "__must_hold", "__acquires",
+                       "__releases", "__cond_lock", "typeof", "__typeof__"})
+
+
+def syscall_name(macro: str, name: str) -> str:
+    return ("compat_sys_" if macro.startswith("COMPAT") else "sys_") + name
+
+
+def _innermost_identifier(node: ts.Node | None) -> ts.Node | None:
+    while node is not None and node.type not in ("identifier", "field_identifier"):
+        inner = node.child_by_field_name("declarator")
+        if inner is None:
+            return None
+        node = inner
+    return node
+
+
+def _function_declarator(node: ts.Node | None) -> ts.Node | None:
+    while node is not None and node.type != "function_declarator":
+        node = node.child_by_field_name("declarator")
+    return node
+
+
+def _params(declarator: ts.Node | None) -> tuple[str, ...]:
+    if declarator is None:
+        return ()
+    plist = declarator.child_by_field_name("parameters")
+    if plist is None:
+        return ()
+    names = []
+    for p in plist.named_children:
+        ident = _innermost_identifier(p.child_by_field_name("declarator"))
+        names.append(ident.text.decode("utf-8", "replace") if ident is not None else "")
+    return tuple(names)
+
+
+def _definition_unit(fn: ts.Node, body: ts.Node, lines: list[bytes]) -> Unit | None:
+    declarator = fn.child_by_field_name("declarator")
+    # "macro(x)\n\nstatic int real(...)\n{": tree-sitter reads macro(x) as the declarator
+    # of a K&R definition whose "declarations" are the real header. The kernel has no K&R
+    # code, so there the header above the column-0 brace names the function.
+    knr = any(c.type == "declaration" for c in fn.named_children)
+    if knr and body.start_point[1] == 0:
+        got = name_from_header(header_before(lines, body.start_point[0]))
+        if got is not None:
+            return Unit(got[0], body, got[1], body.start_point[0])
+    fdecl = _function_declarator(declarator)
+    if fdecl is None:
+        return None
+    ident = _innermost_identifier(fdecl.child_by_field_name("declarator"))
+    if ident is None:
+        return None
+    name = ident.text.decode("utf-8", "replace")
+    m = _SYSCALL.match(fdecl.text.decode("utf-8", "replace"))
+    if m:
+        name = syscall_name(m.group(1), m.group(2))
+    return Unit(name, body, _params(fdecl), fdecl.start_point[0] + 1)
+
+
+def header_before(lines: list[bytes], brace_line: int) -> str:
+    """The header text above a body's ``{`` (0-based line), preprocessor lines dropped.
+
+    Walks up to a blank line, a previous top-level ``}`` or a line ending a statement or a
+    comment: kernel style puts one of those before every function.
+    """
+    picked: list[str] = []
+    first = lines[brace_line].decode("utf-8", "replace").split("{", 1)[0]
+    if first.strip():
+        picked.append(first)
+    j = brace_line - 1
+    while j >= 0 and brace_line - j <= 30:
+        text = lines[j].decode("utf-8", "replace").rstrip()
+        stripped = text.strip()
+        if not stripped or text.startswith("}") or stripped.endswith((";", "*/")):
+            break
+        if not stripped.startswith("#"):
+            picked.append(text)
+        j -= 1
+    return " ".join(reversed(picked))
+
+
+def name_from_header(header: str) -> tuple[str, tuple[str, ...]] | None:
+    """Function name and parameter names from a kernel-style header, or None."""
+    m = _SYSCALL.search(header)
+    if m:
+        args = header[m.end():].split(")", 1)[0].split(",")[1:]
+        return syscall_name(m.group(1), m.group(2)), tuple(a.strip() for a in args[1::2])
+    name = None
+    for m in _NAME_PAREN.finditer(header):
+        before = header[: m.start()]
+        if m.group(1) not in _KEYWORDS and before.count("(") == before.count(")"):
+            name = m.group(1)
+            break
+    if name is None:
+        return None
+    params = header[m.end():]
+    depth, end = 1, len(params)
+    for i, ch in enumerate(params):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0:
+            end = i
+            break
+    params = params[:end]
+    found = []
+    for p in params.split(","):
+        ids = re.findall(r"[A-Za-z_]\w*", p.split("[")[0])
+        found.append(ids[-1] if len(ids) > 1 else "")
+    return name, tuple(found)
+
+
+_TOP_CONTAINERS = frozenset({"translation_unit", "preproc_if", "preproc_ifdef", "preproc_else",
+                             "preproc_elif", "preproc_elifdef", "ERROR", "linkage_specification",
+                             "declaration_list"})
+
+
+def _orphan_blocks(node: ts.Node, out: list[ts.Node]) -> None:
+    for child in node.named_children:
+        if child.type == "compound_statement":
+            out.append(child)
+        elif child.type in _TOP_CONTAINERS:
+            _orphan_blocks(child, out)
+
+
+def units(tree: ts.Tree, data: bytes) -> tuple[list[Unit], set[str]]:
+    """Every function body of the file, sorted by position, and the macros it defines."""
+    q, _ = query("functions")
+    caps = ts.QueryCursor(q).captures(tree.root_node)
+    lines = data.split(b"\n")
+    found: list[Unit] = []
+    for fn in caps.get("function", []):
+        body = fn.child_by_field_name("body")
+        if body is None:
+            continue
+        unit = _definition_unit(fn, body, lines)
+        if unit is not None:
+            found.append(unit)
+    orphans: list[ts.Node] = []
+    _orphan_blocks(tree.root_node, orphans)
+    if orphans:
+        for block in orphans:
+            line = block.start_point[0]
+            if block.start_point[1] != 0 and lines[line][: block.start_point[1]].strip():
+                continue  # "= {" initialisers and the like, not a function body
+            got = name_from_header(header_before(lines, line))
+            if got is not None:
+                found.append(Unit(got[0], block, got[1], line + 1))
+    found.sort(key=lambda u: u.body.start_byte)
+    macros = {n.text.decode("utf-8", "replace") for n in caps.get("macro.name", [])}
+    return found, macros

@@ -1,0 +1,116 @@
+"""Wires the stages: discover -> parse -> locate -> flow -> classify -> group.
+
+Files are analysed independently and in parallel (one process per core); each worker returns
+finished ``Site`` records, so no tree-sitter object crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from gupaudit import catalog as catalog_mod
+from gupaudit import discover
+from gupaudit import era as era_mod
+from gupaudit.classify import classify
+from gupaudit.errors import InputError, UsageError
+from gupaudit.flow import Tracer
+from gupaudit.group import subsystem_of
+from gupaudit.locate import source_file
+from gupaudit.model import Era, ScanResult, Site
+from gupaudit.parse import parse
+
+Progress = Callable[[int, int], None]
+
+
+def analyse_source(rel: str, data: bytes, era: Era) -> list[Site]:
+    """Every acquisition site of one file's bytes, classified."""
+    cat = catalog_mod.load()
+    sf = source_file(rel, parse(data), data, cat)
+    tracer = Tracer(sf, cat)
+    file_calls = frozenset(c.name for fn in sf.functions for c in fn.calls)
+    sites = []
+    for fn in sf.functions:
+        if fn.name in cat.acquire:
+            continue  # the API's own implementation (a static inline wrapper in a header)
+        for call in fn.calls:
+            api = cat.acquire.get(call.name)
+            if api is None or call.name in sf.defined:
+                continue  # not an API, or a local function that only shares its name
+            argc = len(call.args)
+            pages_idx = api.pages_arg(argc)
+            if pages_idx == "return":
+                pages = call.result or ""
+            else:
+                pages = call.args[pages_idx] if pages_idx < argc else ""
+            flags_idx = api.flags_arg(argc)
+            flags = call.args[flags_idx] if flags_idx is not None and flags_idx < argc else None
+            flow = tracer.site_flow(fn, call, pages)
+            sites.append(classify(rel, fn.name, call, api, flow, era, file_calls,
+                                  subsystem_of(rel), cat, flags))
+    return sites
+
+
+def _analyse_path(job: tuple[str, str, Era]) -> tuple[list[Site], str | None]:
+    root, rel, era = job
+    try:
+        with open(os.path.join(root, rel), "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return [], f"{rel}: cannot read ({exc.strerror})"
+    if b"\0" in data[:65536]:
+        return [], f"{rel}: binary file, skipped"
+    return analyse_source(rel, data, era), None
+
+
+def tree_era(root: Path) -> tuple[Era, list[str]]:
+    cat = catalog_mod.load()
+    era = era_mod.detect(root, cat)
+    if era is None:
+        return era_mod.newest(cat), [
+            f"{root} does not look like a kernel tree (no include/linux/mm.h); "
+            "scanning it anyway, with advice for the newest APIs"]
+    return era, []
+
+
+def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) -> ScanResult:
+    """Scan a kernel tree (a plain tree or a git work tree) and classify every site."""
+    started = time.monotonic()
+    if not root.exists():
+        raise UsageError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{root} is a file; pass the top of a kernel tree")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise InputError(f"{root}: permission denied")
+    cat = catalog_mod.load()
+    era, warnings = tree_era(root)
+    paths, unreadable_dirs = discover.walk(root)
+    jobs = jobs or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        candidates, unreadable = discover.prefilter(
+            root, paths, cat.prefilter_needles(), tuple(n.encode() for n in cat.acquire), pool)
+        candidates = [p for p in candidates
+                      if not discover.is_definition_file(p, cat.definition_files)]
+        sites: list[Site] = []
+        work = [(str(root), rel, era) for rel in candidates]
+        results = pool.map(_analyse_path, work, chunksize=4) if pool else map(_analyse_path, work)
+        for done, (found, warning) in enumerate(results, 1):
+            sites.extend(found)
+            if warning:
+                warnings.append(warning)
+            if progress:
+                progress(done, len(work))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    if unreadable or unreadable_dirs:
+        names = (unreadable_dirs + unreadable)[:3]
+        warnings.append(f"{len(unreadable) + len(unreadable_dirs)} files or folders could not "
+                        f"be read, e.g. {', '.join(names)}")
+    sites.sort(key=lambda s: (s.path, s.line, s.column))
+    return ScanResult(str(root), era, tuple(sites), len(paths), len(candidates),
+                      tuple(warnings), time.monotonic() - started)
