@@ -6,7 +6,8 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
   an unpin (or a flag-aware release such as bio_release_pages) makes the site converted.
 * get / iter-get sites: a reachable unpin is a mismatch (GUP103); put_user_page*() in a
   5.3-5.5 tree is the conversion of that era. Otherwise the use evidence decides:
-  DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5);
+  DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5), and so are pages
+  marked dirty where no CPU access is seen (a device wrote them);
   an MMU notifier in the file -> gup-ok (case 3); struct-page-only use -> gup-ok (case 4).
   Short-term CPU access (kmap/copy, released in the same function or its helpers) is the
   ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence.
@@ -80,7 +81,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             rules.append(("GUP103", bad[0]))
         elif era.name == "put_user_page" and any(r.kind == "put_user" for r in reachable):
             status, reason = Status.CONVERTED, "released with put_user_page*() (5.3-5.5 era)"
-        elif evidence & _DATA_EVIDENCE or (family is Family.ITER_GET and "cpu" in evidence):
+        elif (evidence & _DATA_EVIDENCE or (family is Family.ITER_GET and "cpu" in evidence)
+              or _device_wrote(evidence)):
             case = _case(evidence, longterm, family)
             status = Status.UNCONVERTED
             reason = f"FOLL_GET pages used for {_describe(evidence)}"
@@ -144,6 +146,12 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 messages=tuple(messages), escapes=flow.escapes)
 
 
+def _device_wrote(evidence: set[str]) -> bool:
+    """Marked dirty, yet no CPU access or struct-page work seen: something else wrote them
+    (a device behind page_to_phys() or an address the driver computed)."""
+    return "dirty" in evidence and not evidence & {"cpu", "struct"}
+
+
 def _stored(flow: Flow) -> bool:
     """The pages are kept in a struct field: they outlive the function."""
     return any("->" in n or "." in n for n in flow.names)
@@ -160,7 +168,7 @@ def _has_batch(era: Era) -> bool:
 def _case(evidence: set[str], longterm: bool, family: Family) -> int | None:
     if "dio" in evidence or (family in (Family.ITER_GET, Family.ITER_EXTRACT) and evidence):
         return 1
-    if "dma" in evidence:
+    if "dma" in evidence or _device_wrote(evidence):
         return 2 if longterm else 1
     if "map" in evidence or "cpu" in evidence or "dirty" in evidence:
         return 5

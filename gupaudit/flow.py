@@ -185,7 +185,25 @@ class Tracer:
                out: Trace, via: str) -> None:
         cat = self.catalog
         names = aliases(fn, start, cat)
-        out.names.update(names.names if depth == 0 else ())
+        for _ in range(3):
+            # A helper that stores the pages into another of its parameters (fill_sg(sgl,
+            # pages, n)) makes the caller's argument carry them too.
+            grew = False
+            for c in fn.calls:
+                if (c.name not in self.by_name or c.name in cat.acquire or c.name in stack
+                        or depth >= MAX_DEPTH):
+                    continue
+                params = self.by_name[c.name].params
+                for k, arg in enumerate(c.args):
+                    if names.mentioned(arg):
+                        held = self._summary(c.name, k, depth + 1, stack).names
+                        for j, p in enumerate(params[: len(c.args)]):
+                            if j != k and p and p in held:
+                                grew |= names.add(root(c.args[j]))
+            if not grew:
+                break
+            names = aliases(fn, names.names, cat)
+        out.names.update(names.names)
         for c in fn.calls:
             if not c.args or not any(names.mentioned(a) for a in c.args):
                 continue
@@ -193,8 +211,9 @@ class Tracer:
             if c.name in cat.release and c.name not in self.sf.defined:
                 spec = cat.release[c.name]
                 if len(c.args) > spec.arg and names.mentioned(c.args[spec.arg]):
+                    element = c.in_loop and "[" in c.args[spec.arg]
                     out.releases.append(Release(c.name, spec.kind, self.sf.path, c.line, fn.name,
-                                                via, c.in_loop, g))
+                                                via, element, g))
                     continue
             if c.name in cat.use:
                 out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via))

@@ -146,6 +146,12 @@ def _is_iterator_name(catalog: Catalog) -> Callable[[str], bool]:
     return lambda name: name in known or "for_each" in name
 
 
+def _tree_root(node: ts.Node) -> ts.Node:
+    while node.parent is not None:
+        node = node.parent
+    return node
+
+
 def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 rounds: int = 3) -> SourceFile:
     """The file's functions with their calls, assignments and returns.
@@ -154,30 +160,31 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     same-file functions they call or are called by, ``rounds`` hops out. The others are
     still in ``SourceFile.defined``, so their names are known to be local.
     """
-    bodies, macros = units(tree, data)
-    starts = [u.body.start_byte for u in bodies]
+    bodies, macros = units(tree, data, tuple(n.encode() for n in catalog.acquire))
     local_names = {u.name for u in bodies} | macros
     interesting = (set(catalog.acquire) | set(catalog.release) | set(catalog.use)
                    | set(catalog.containers) | local_names)
     is_iterator = _is_iterator_name(catalog)
 
-    def owner(node: ts.Node) -> int | None:
-        i = bisect.bisect_right(starts, node.start_byte) - 1
-        if i >= 0 and node.end_byte <= bodies[i].body.end_byte:
-            return i
-        return None
-
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
     callees: list[set[str]] = [set() for _ in bodies]
     q, _ = query("calls", "assignments", "returns")
-    for _, caps in ts.QueryCursor(q).matches(tree.root_node):
-        node = (caps.get("call") or caps.get("assign") or caps.get("return"))[0]
-        i = owner(node)
-        if i is None:
-            continue
-        raw[i].append(caps)
-        if "call.name" in caps:
-            callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
+    # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
+    by_tree: dict[int, list[int]] = {}
+    for i, u in enumerate(bodies):
+        by_tree.setdefault(_tree_root(u.body).id, []).append(i)
+    for members in by_tree.values():
+        members.sort(key=lambda i: bodies[i].body.start_byte)
+        starts = [bodies[i].body.start_byte for i in members]
+        for _, caps in ts.QueryCursor(q).matches(_tree_root(bodies[members[0]].body)):
+            node = (caps.get("call") or caps.get("assign") or caps.get("return"))[0]
+            j = bisect.bisect_right(starts, node.start_byte) - 1
+            if j < 0 or node.end_byte > bodies[members[j]].body.end_byte:
+                continue
+            i = members[j]
+            raw[i].append(caps)
+            if "call.name" in caps:
+                callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
 
     keep = {i for i, names in enumerate(callees) if names & catalog.acquire.keys()}
     index: dict[str, list[int]] = {}

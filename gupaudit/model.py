@@ -90,8 +90,8 @@ class Release:
     path: str
     line: int
     function: str
-    via: str = ""  # "" (direct), or the helper / alias chain it was reached through
-    in_loop: bool = False
+    via: str = ""  # "" (direct), or the helper / caller it was reached through
+    in_loop: bool = False  # one array element at a time, in a loop (GUP105)
     guards: tuple[Guard, ...] = ()
 
 

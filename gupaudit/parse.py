@@ -116,10 +116,11 @@ def _definition_unit(fn: ts.Node, body: ts.Node, lines: list[bytes]) -> Unit | N
     if ident is None:
         return None
     name = ident.text.decode("utf-8", "replace")
+    params = _params(fdecl)
     m = _SYSCALL.match(fdecl.text.decode("utf-8", "replace"))
     if m:
-        name = syscall_name(m.group(1), m.group(2))
-    return Unit(name, body, _params(fdecl), fdecl.start_point[0] + 1)
+        name, params = name_from_header(fdecl.text.decode("utf-8", "replace")) or (name, params)
+    return Unit(name, body, params, fdecl.start_point[0] + 1)
 
 
 def header_before(lines: list[bytes], brace_line: int) -> str:
@@ -186,8 +187,13 @@ def _orphan_blocks(node: ts.Node, out: list[ts.Node]) -> None:
             _orphan_blocks(child, out)
 
 
-def units(tree: ts.Tree, data: bytes) -> tuple[list[Unit], set[str]]:
-    """Every function body of the file, sorted by position, and the macros it defines."""
+def units(tree: ts.Tree, data: bytes, needles: tuple[bytes, ...] = ()
+          ) -> tuple[list[Unit], set[str]]:
+    """Every function body of the file, sorted by position, and the macros it defines.
+
+    Bodies from a second parse (see ``_reparsed``) hang off their own tree: compare them by
+    line, not by byte offset.
+    """
     q, _ = query("functions")
     caps = ts.QueryCursor(q).captures(tree.root_node)
     lines = data.split(b"\n")
@@ -209,6 +215,50 @@ def units(tree: ts.Tree, data: bytes) -> tuple[list[Unit], set[str]]:
             got = name_from_header(header_before(lines, line))
             if got is not None:
                 found.append(Unit(got[0], block, got[1], line + 1))
-    found.sort(key=lambda u: u.body.start_byte)
+    found.extend(_reparsed(data, lines, found, needles))
+    found.sort(key=lambda u: (u.body.start_point, u.body.start_byte))
     macros = {n.text.decode("utf-8", "replace") for n in caps.get("macro.name", [])}
     return found, macros
+
+
+def kernel_bodies(lines: list[bytes]) -> list[tuple[int, int]]:
+    """(open, close) 0-based lines of every ``{`` ... ``}`` pair at column 0: kernel style
+    for a function body, whatever tree-sitter made of the lines around it."""
+    regions = []
+    opened: int | None = None
+    for i, line in enumerate(lines):
+        if line.startswith(b"{"):
+            opened = i
+        elif line.startswith(b"}") and opened is not None:
+            regions.append((opened, i))
+            opened = None
+    return regions
+
+
+def _reparsed(data: bytes, lines: list[bytes], found: list[Unit],
+              needles: tuple[bytes, ...]) -> list[Unit]:
+    """Bodies tree-sitter lost in error recovery (an #ifdef'd header can swallow the rest of
+    the file), parsed again on their own, at their own line numbers.
+
+    Only kernel-style bodies holding one of ``needles`` (acquisition names) are redone.
+    """
+    if not needles:
+        return []
+    have = {u.body.start_point[0] for u in found}
+    extra = []
+    for opened, closed in kernel_bodies(lines):
+        if opened in have:
+            continue
+        chunk = b"\n".join(lines[opened : closed + 1])
+        if not any(n in chunk for n in needles):
+            continue
+        got = name_from_header(header_before(lines, opened))
+        if got is None:
+            continue
+        tree = parse(b"\n" * opened + chunk)
+        blocks: list[ts.Node] = []
+        _orphan_blocks(tree.root_node, blocks)
+        for block in blocks:
+            if block.start_point[0] == opened:
+                extra.append(Unit(got[0], block, got[1], opened + 1))
+    return extra

@@ -33,8 +33,9 @@ def analyse_source(rel: str, data: bytes, era: Era) -> list[Site]:
     tracer = Tracer(sf, cat)
     file_calls = frozenset(c.name for fn in sf.functions for c in fn.calls)
     sites = []
+    header = rel.endswith(".h")
     for fn in sf.functions:
-        if fn.name in cat.acquire:
+        if header and fn.name in cat.acquire:
             continue  # the API's own implementation (a static inline wrapper in a header)
         for call in fn.calls:
             api = cat.acquire.get(call.name)
