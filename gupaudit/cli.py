@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from gupaudit import __version__, pipeline
+from gupaudit import __version__, fetch, pipeline
 from gupaudit.errors import INTERRUPTED, GupauditError, OutputError
 from gupaudit.report import FORMATS
 
@@ -62,6 +62,19 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None)
     buf = io.StringIO()
     render(result, buf, False, show)
     _write_atomically(output, buf.getvalue())
+
+
+@main.command("fetch")
+@click.argument("version", required=False)
+@click.option("--dest", type=click.Path(file_okay=False, path_type=Path),
+              help="Unpack under this folder (default: $XDG_CACHE_HOME/gupaudit/kernels).")
+def fetch_cmd(version: str | None, dest: Path | None) -> None:
+    """Fetch a real Linux tree (Debian's linux-source[-VERSION]) and print its path.
+
+    For users with no checkout at hand: uses the machine's apt (no root needed), reuses a
+    tree fetched before. Example: gupaudit scan "$(gupaudit fetch)".
+    """
+    click.echo(str(fetch.fetch(version, dest)))
 
 
 def _write_atomically(path: Path, text: str) -> None:

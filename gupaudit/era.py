@@ -14,6 +14,7 @@ from gupaudit.catalog import Catalog
 from gupaudit.model import Era
 
 HEADERS = ("include/linux/mm.h", "include/linux/uio.h")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _MAKE_VAR = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL)\s*=\s*(\d*)", re.M)
 
 
@@ -33,6 +34,7 @@ def kernel_version(root: Path) -> str | None:
 def declared_apis(header_text: str, catalog: Catalog) -> frozenset[str]:
     """Catalogue names the headers declare (a prototype or a macro/inline definition)."""
     names = set(catalog.acquire) | set(catalog.release)
+    header_text = _COMMENT.sub(" ", header_text)  # comments name APIs the tree lacks
     found = set()
     for name in names:
         if re.search(rf"\b{re.escape(name)}\s*\(", header_text):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from annotations import read_annotations
 from conftest import FIXTURES, analyse_fixture
 

@@ -1,0 +1,114 @@
+"""The command line as a user meets it: exit codes, one-line errors, path:line: output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+from gupaudit.cli import main
+
+MINI = FIXTURES / "trees" / "mini"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    # Run from a neutral folder so "-m gupaudit" is the installed package, not ./gupaudit.
+    return subprocess.run([sys.executable, "-m", "gupaudit", *args], capture_output=True,
+                          text=True, cwd=tempfile.gettempdir(), check=False)
+
+
+def test_text_report_has_table_and_compiler_style_lines() -> None:
+    result = CliRunner().invoke(main, ["scan", str(MINI)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Linux 6.1.0, API era pin: 2 sites in 1 files")
+    assert any(line.split()[:4] == ["drivers/foo", "2", "1", "1"] for line in lines)
+    assert "drivers/foo/foo.c:5: GUP101 get_user_pages_fast() pages are used for DMA" in (
+        result.output)
+
+
+def test_json_contract() -> None:
+    result = CliRunner().invoke(main, ["scan", str(MINI), "--format", "json"])
+    doc = json.loads(result.output)
+    assert doc["schema"] == 1
+    assert doc["tool"]["name"] == "gupaudit"
+    assert doc["tree"]["kernel_version"] == "6.1.0" and doc["tree"]["api_era"] == "pin"
+    by_line = {s["line"]: s for s in doc["sites"]}
+    dma, pin = by_line[5], by_line[16]
+    for key in ("path", "line", "column", "function", "api", "family", "status", "case",
+                "rules", "releases", "subsystem"):
+        assert key in dma
+    assert (dma["path"], dma["function"], dma["status"], dma["rules"]) == (
+        "drivers/foo/foo.c", "foo_dma", "unconverted", ["GUP101"])
+    assert dma["releases"][0]["api"] == "put_page" and dma["releases"][0]["line"] == 10
+    assert (pin["status"], pin["family"]) == ("converted", "pin")
+    assert doc["summary"]["by_status"]["unconverted"] == 1
+
+
+def test_output_file_written(tmp_path) -> None:
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(main, ["scan", str(MINI), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0 and result.output == ""
+    assert json.loads(out.read_text())["summary"]["sites"] == 2
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["scan", "/no/such/tree"], "does not exist"),
+    (["scan", str(MINI / "Makefile")], "is a file"),
+    (["scan", str(MINI), "--format", "xml"], "'xml' is not one of"),
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str], needle: str) -> None:
+    proc = _run(*args)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unwritable_output_exit_4(tmp_path) -> None:
+    proc = _run("scan", str(MINI), "-o", str(tmp_path / "missing" / "r.txt"))
+    assert proc.returncode == 4
+    assert proc.stderr.strip().splitlines() == [
+        f"gupaudit: error: cannot write {tmp_path / 'missing' / 'r.txt'}: "
+        "No such file or directory"]
+
+
+def test_not_a_kernel_tree_is_scanned_and_said_once(tmp_path) -> None:
+    (tmp_path / "a.c").write_text("int f(unsigned long u, struct page **p)\n{\n"
+                                  "\treturn pin_user_pages_fast(u, 1, 0, p);\n}\n")
+    proc = _run("scan", str(tmp_path))
+    assert proc.returncode == 0
+    warnings = [line for line in proc.stderr.splitlines() if "kernel tree" in line]
+    assert len(warnings) == 1
+    assert "a.c:3: unknown pin_user_pages_fast() in f()" in proc.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_warned(tmp_path) -> None:
+    bad = tmp_path / "b.c"
+    bad.write_text("int get_user_pages_fast;")
+    bad.chmod(0)
+    proc = _run("scan", str(tmp_path))
+    assert proc.returncode == 0 and "could not be read" in proc.stderr
+
+
+def test_binary_and_non_utf8_files(tmp_path) -> None:
+    (tmp_path / "bin.c").write_bytes(b"\x7fELF\0\0get_user_pages_fast(\0")
+    (tmp_path / "latin1.c").write_bytes(
+        "/* caf\xe9 */\nint g(unsigned long u, struct page **p)\n{\n\t"
+        "return get_user_pages_fast(u, 1, 0, p);\n}\n".encode("latin-1"))
+    proc = _run("scan", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(s["path"], s["line"], s["function"]) for s in doc["sites"]] == [("latin1.c", 4, "g")]
+    assert "bin.c: binary file, skipped" in proc.stderr
+
+
+def test_help_explains_exit_codes() -> None:
+    result = CliRunner().invoke(main, ["scan", "--help"])
+    assert "Exit status: 0 when the scan ran" in result.output
