@@ -36,7 +36,7 @@ def main(debug: bool) -> None:
 @click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
               show_default=True, help="text: summary table and path:line: findings; "
-              "json: versioned schema (see README).")
+              "json: versioned schema (see README); markdown: a checklist per subsystem.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 @click.option("--show", type=click.Choice(["findings", "all"]), default="findings",

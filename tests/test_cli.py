@@ -112,3 +112,15 @@ def test_binary_and_non_utf8_files(tmp_path) -> None:
 def test_help_explains_exit_codes() -> None:
     result = CliRunner().invoke(main, ["scan", "--help"])
     assert "Exit status: 0 when the scan ran" in result.output
+
+
+def test_markdown_report_from_the_packaged_template() -> None:
+    proc = _run("scan", str(MINI), "--format", "markdown")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "# gupaudit: mini"
+    assert "| drivers/foo | 2 | 1 | 1 | 0 | 0 | 0 |" in lines
+    assert "## drivers/foo" in lines
+    assert any(line.startswith("- [ ] `drivers/foo/foo.c:5` foo_dma(): get_user_pages_fast()")
+               for line in lines)
+    assert any(line.startswith("- [x] `drivers/foo/foo.c:16` foo_pin()") for line in lines)

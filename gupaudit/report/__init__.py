@@ -10,11 +10,12 @@ from typing import TextIO
 
 from gupaudit.model import ScanResult
 from gupaudit.report import json as json_report
-from gupaudit.report import terminal
+from gupaudit.report import markdown, terminal
 
 Render = Callable[[ScanResult, TextIO, bool, str], None]
 
 FORMATS: dict[str, Render] = {
     "text": terminal.render,
     "json": json_report.render,
+    "markdown": markdown.render,
 }
