@@ -80,6 +80,11 @@ class Catalog:
     accessors: frozenset[str]
     neutral: frozenset[str]
 
+    @property
+    def notifiers(self) -> frozenset[str]:
+        """Calls that register an MMU notifier (pin_user_pages.rst case 3)."""
+        return frozenset(n for n, ev in self.use.items() if ev == "notifier")
+
     def prefilter_needles(self) -> tuple[bytes, ...]:
         """Byte strings of which every file with an acquisition contains at least one.
 

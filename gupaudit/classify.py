@@ -5,10 +5,12 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
 * pin / iter-extract sites: a reachable put_page()-style release is a mismatch (GUP102);
   an unpin (or a flag-aware release such as bio_release_pages) makes the site converted.
 * get / iter-get sites: a reachable unpin is a mismatch (GUP103); put_user_page*() in a
-  5.3-5.5 tree is the conversion of that era. Otherwise the use evidence decides:
+  5.3-5.5 tree is the conversion of that era. A get site in a driver that registers an MMU
+  notifier (any file of its directory) is gup-ok (case 3), whatever it does with the data.
+  Otherwise the use evidence decides:
   DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5), and so are pages
   marked dirty where no CPU access is seen (a device wrote them);
-  an MMU notifier in the file -> gup-ok (case 3); struct-page-only use -> gup-ok (case 4).
+  struct-page-only use -> gup-ok (case 4).
   Short-term CPU access (kmap/copy, released in the same function or its helpers) is the
   ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence.
   For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
@@ -48,8 +50,8 @@ def targets(api: AcquireApi, era: Era, dirty: bool) -> tuple[str, str]:
 
 
 def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, era: Era,
-             file_calls: frozenset[str], subsystem: str, catalog: Catalog,
-             flags: str | None) -> Site:
+             notifier: bool, subsystem: str, catalog: Catalog, flags: str | None) -> Site:
+    """The verdict on one site. ``notifier``: its driver registers an MMU notifier."""
     family = api.family
     reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)]
     evidence = {u.evidence for u in flow.uses}
@@ -81,15 +83,16 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             rules.append(("GUP103", bad[0]))
         elif era.name == "put_user_page" and any(r.kind == "put_user" for r in reachable):
             status, reason = Status.CONVERTED, "released with put_user_page*() (5.3-5.5 era)"
+        elif notifier and family is Family.GET:
+            status, case = Status.GUP_OK, 3
+            reason = ("its driver registers an MMU notifier: the pages are dropped on "
+                      "invalidate, so plain GUP is enough (pin_user_pages.rst case 3)")
         elif (evidence & _DATA_EVIDENCE or (family is Family.ITER_GET and "cpu" in evidence)
               or _device_wrote(evidence)):
             case = _case(evidence, longterm, family)
             status = Status.UNCONVERTED
             reason = f"FOLL_GET pages used for {_describe(evidence)}"
             rules.extend(("GUP101", r) for r in puts[:1])
-        elif file_calls & catalog_notifiers(catalog):
-            status, case = Status.GUP_OK, 3
-            reason = "MMU-notifier user: pages dropped on invalidate"
         elif "cpu" in evidence or "dirty" in evidence:
             if reachable and not _stored(flow):
                 status, case = Status.GUP_OK, None
@@ -155,10 +158,6 @@ def _device_wrote(evidence: set[str]) -> bool:
 def _stored(flow: Flow) -> bool:
     """The pages are kept in a struct field: they outlive the function."""
     return any("->" in n or "." in n for n in flow.names)
-
-
-def catalog_notifiers(catalog: Catalog) -> frozenset[str]:
-    return frozenset(n for n, ev in catalog.use.items() if ev == "notifier")
 
 
 def _has_batch(era: Era) -> bool:

@@ -45,11 +45,14 @@ def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, pat) for pat in patterns)
 
 
-def _matching(args: tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
-              ) -> tuple[list[str], list[str]]:
-    """Files holding a needle (one cheap pass each) and then one of the exact names."""
-    root, paths, needles, names = args
-    hits, unreadable = [], []
+Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]
+
+
+def _matching(args: Job) -> tuple[list[str], list[str], list[str]]:
+    """Files holding a needle (one cheap pass each) and then one of the exact names; files
+    holding a marker; files that could not be read."""
+    root, paths, needles, names, markers = args
+    hits, marked, unreadable = [], [], []
     for rel in paths:
         try:
             with open(os.path.join(root, rel), "rb") as fh:
@@ -59,7 +62,9 @@ def _matching(args: tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
             continue
         if any(needle in data for needle in needles) and any(name in data for name in names):
             hits.append(rel)
-    return hits, unreadable
+        if any(marker in data for marker in markers):
+            marked.append(rel)
+    return hits, marked, unreadable
 
 
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
@@ -69,18 +74,23 @@ def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
 
 
 def prefilter(root: Path, paths: list[str], needles: tuple[bytes, ...], names: tuple[bytes, ...],
-              pool: ProcessPoolExecutor | None) -> tuple[list[str], list[str]]:
-    """The paths whose bytes contain one of ``names``, and the paths that could not be read.
+              markers: tuple[bytes, ...], pool: ProcessPoolExecutor | None
+              ) -> tuple[list[str], list[str], list[str]]:
+    """The paths whose bytes contain one of ``names``, those containing one of ``markers``
+    (facts about a directory, such as an MMU-notifier registration), and the paths that
+    could not be read.
 
     ``needles`` are short stems shared by the names: most files fail on them in one pass.
     """
     if pool is None or len(paths) < 2000:
-        return _matching((str(root), paths, needles, names))
-    jobs = [(str(root), chunk, needles, names) for chunk in _chunks(paths, 16)]
+        return _matching((str(root), paths, needles, names, markers))
+    jobs = [(str(root), chunk, needles, names, markers) for chunk in _chunks(paths, 16)]
     hits: list[str] = []
+    marked: list[str] = []
     unreadable: list[str] = []
-    for h, u in pool.map(_matching, jobs):
+    for h, m, u in pool.map(_matching, jobs):
         hits.extend(h)
+        marked.extend(m)
         unreadable.extend(u)
     hits.sort()
-    return hits, unreadable
+    return hits, marked, unreadable

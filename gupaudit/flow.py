@@ -80,6 +80,12 @@ def _top_level_left(e: str) -> str:
     return e
 
 
+def _field(name: str) -> str | None:
+    """``obj->sgt.pages`` -> ``pages``: the last field of a tracked lvalue, if any."""
+    parts = re.split(r"->|\.", name)
+    return parts[-1] if len(parts) > 1 else None
+
+
 def declared_name(lhs: str) -> str:
     """``*pages`` / ``**pp`` / ``page[16]`` in a declarator -> the name."""
     return lhs.lstrip("*").split("[", 1)[0].split("=", 1)[0]
@@ -171,6 +177,9 @@ class Tracer:
             return Flow((), (), (), ("pages argument " + pages,))
         trace = Trace()
         self._trace(fn, {start}, 0, (fn.name,), trace, via="")
+        fields = {_field(n) for n in trace.names} - {None}
+        if fields:
+            self._through_fields(fields, fn.name, trace)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)))
 
@@ -245,6 +254,33 @@ class Tracer:
         if params and depth < MAX_DEPTH and not via:
             for k in params:
                 self._callers(fn, k, depth, stack, out)
+
+    def _through_fields(self, fields: set[str | None], origin: str, out: Trace) -> None:
+        """Other functions of the file that reach the pages through the same struct field:
+        ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages, n)`` in a release
+        callback. Matched by field name within the file (struct types are not resolved);
+        functions returning the field (``return dio->pages[i]``) act as accessors."""
+        alts = "|".join(re.escape(f) for f in sorted(fields))
+        rx = re.compile(rf"(?:->|\.)(?:{alts})(?!\w)")
+        accessors = {fn.name for fn in self.sf.functions if any(rx.search(r) for r in fn.returns)}
+        for fn in self.sf.functions:
+            start = set()
+            for c in fn.calls:
+                for arg in c.args:
+                    if rx.search(arg):
+                        start.add(root(arg))
+                if c.name in accessors and c.result:
+                    start.add(root(c.result))
+            for a in fn.assigns:
+                if rx.search(a.rhs):
+                    start.add(root(a.rhs))
+            start.discard(None)
+            if not start or (fn.name == origin and not start - out.names):
+                continue
+            sub = Trace()
+            self._trace(fn, start, 1, (fn.name,), sub, via=f"field in {fn.name}")
+            out.releases.extend(sub.releases)  # their branches may test a recorded flag
+            out.uses.extend(sub.uses)
 
     def _callers(self, fn: Function, k: int | None, depth: int, stack: tuple[str, ...],
                  out: Trace) -> None:

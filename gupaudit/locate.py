@@ -156,8 +156,9 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 rounds: int = 3) -> SourceFile:
     """The file's functions with their calls, assignments and returns.
 
-    Only functions that can matter are described: those with an acquisition call, and the
-    same-file functions they call or are called by, ``rounds`` hops out. The others are
+    Only functions that can matter are described: those with an acquisition, a release or a
+    container hand-off (sg table, bio), and the same-file functions they call or are called
+    by, ``rounds`` hops out. The others are
     still in ``SourceFile.defined``, so their names are known to be local.
     """
     bodies, macros = units(tree, data, tuple(n.encode() for n in catalog.acquire))
@@ -186,7 +187,9 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             if "call.name" in caps:
                 callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
 
-    keep = {i for i, names in enumerate(callees) if names & catalog.acquire.keys()}
+    # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
+    seeds = set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
+    keep = {i for i, names in enumerate(callees) if names & seeds}
     index: dict[str, list[int]] = {}
     for i, u in enumerate(bodies):
         index.setdefault(u.name, []).append(i)

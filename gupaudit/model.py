@@ -7,6 +7,7 @@ calls and assignments as plain text), ``flow`` turns a site into ``Flow`` (where
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,6 +30,13 @@ class Status(StrEnum):
 STATUS_ORDER = tuple(Status)
 
 
+_OBJECT_PREFIX = re.compile(r"\b\w+(?:->|\.)")
+
+
+def _bare(cond: str) -> str:
+    return _OBJECT_PREFIX.sub("", cond)
+
+
 @dataclass(frozen=True, slots=True)
 class Guard:
     """A branch a statement sits in: ``if (cond)`` -> value "true"/"false"; ``switch`` -> the
@@ -38,8 +46,13 @@ class Guard:
     value: str
 
     def excludes(self, other: Guard) -> bool:
-        """True when the two can never hold together (same condition, disjoint values)."""
-        return self.cond == other.cond and not (
+        """True when the two can never hold together (same condition, disjoint values).
+
+        Conditions are compared without object prefixes, so a flag recorded in the object
+        (``if (shm->flags & USER_MAPPED)`` in the release callback) matches the local it was
+        recorded from (``if (flags & USER_MAPPED)`` around the acquisition).
+        """
+        return _bare(self.cond) == _bare(other.cond) and not (
             set(self.value.split("|")) & set(other.value.split("|")))
 
 

@@ -7,6 +7,7 @@ finished ``Site`` records, so no tree-sitter object crosses a process boundary.
 from __future__ import annotations
 
 import os
+import posixpath
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -26,12 +27,18 @@ from gupaudit.parse import parse
 Progress = Callable[[int, int], None]
 
 
-def analyse_source(rel: str, data: bytes, era: Era) -> list[Site]:
-    """Every acquisition site of one file's bytes, classified."""
+def analyse_source(rel: str, data: bytes, era: Era,
+                   notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
+    """Every acquisition site of one file's bytes, classified.
+
+    ``notifier_dirs``: directories where some file registers an MMU notifier (case 3 is a
+    property of the driver, not of the one file: radeon_mn.c serves radeon_ttm.c).
+    """
     cat = catalog_mod.load()
     sf = source_file(rel, parse(data), data, cat)
     tracer = Tracer(sf, cat)
     file_calls = frozenset(c.name for fn in sf.functions for c in fn.calls)
+    notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
     sites = []
     header = rel.endswith(".h")
     for fn in sf.functions:
@@ -50,13 +57,13 @@ def analyse_source(rel: str, data: bytes, era: Era) -> list[Site]:
             flags_idx = api.flags_arg(argc)
             flags = call.args[flags_idx] if flags_idx is not None and flags_idx < argc else None
             flow = tracer.site_flow(fn, call, pages)
-            sites.append(classify(rel, fn.name, call, api, flow, era, file_calls,
+            sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags))
     return sites
 
 
-def _analyse_path(job: tuple[str, str, Era]) -> tuple[list[Site], str | None]:
-    root, rel, era = job
+def _analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
+    root, rel, era, notifier_dirs = job
     try:
         with open(os.path.join(root, rel), "rb") as fh:
             data = fh.read()
@@ -64,7 +71,7 @@ def _analyse_path(job: tuple[str, str, Era]) -> tuple[list[Site], str | None]:
         return [], f"{rel}: cannot read ({exc.strerror})"
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
-    return analyse_source(rel, data, era), None
+    return analyse_source(rel, data, era, notifier_dirs), None
 
 
 def tree_era(root: Path) -> tuple[Era, list[str]]:
@@ -92,12 +99,16 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
     jobs = jobs or os.cpu_count() or 1
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        candidates, unreadable = discover.prefilter(
-            root, paths, cat.prefilter_needles(), tuple(n.encode() for n in cat.acquire), pool)
+        candidates, marked, unreadable = discover.prefilter(
+            root, paths, cat.prefilter_needles(), tuple(n.encode() for n in cat.acquire),
+            tuple(n.encode() for n in cat.notifiers), pool)
+        notifier_dirs = frozenset(
+            posixpath.dirname(p) for p in marked
+            if p.endswith(".c") and not discover.is_definition_file(p, cat.definition_files))
         candidates = [p for p in candidates
                       if not discover.is_definition_file(p, cat.definition_files)]
         sites: list[Site] = []
-        work = [(str(root), rel, era) for rel in candidates]
+        work = [(str(root), rel, era, notifier_dirs) for rel in candidates]
         results = pool.map(_analyse_path, work, chunksize=4) if pool else map(_analyse_path, work)
         for done, (found, warning) in enumerate(results, 1):
             sites.extend(found)
