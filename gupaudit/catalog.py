@@ -5,6 +5,7 @@ Everything name-shaped that the analysis knows comes from here; the stages hold 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -79,6 +80,8 @@ class Catalog:
     rules: dict[str, Rule]
     accessors: frozenset[str]
     neutral: frozenset[str]
+    pin_flag: re.Pattern[str]
+    notifier_file: re.Pattern[str]
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -90,7 +93,7 @@ class Catalog:
 
         Shared stems keep the list short, since each needle costs a pass over the tree's bytes.
         """
-        stems = ("_user_page", "iov_iter_", "_pin_folios")
+        stems = ("_user_page", "iov_iter_", "_pin_folios", "extract_iter_to_sg")
         names = set(self.acquire)
         for name in names:
             if not any(stem in name for stem in stems):
@@ -143,4 +146,6 @@ def load() -> Catalog:
         rules[rid] = Rule(id=rid, **{f: rec[f] for f in _REQUIRED_RULE_FIELDS})
     return Catalog(acquire, release, use, containers, iterators,
                    tuple(apis["definitions"]["files"]), rules,
-                   frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]))
+                   frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
+                   re.compile(apis["pin_flag"]["pattern"], re.I),
+                   re.compile(apis["notifier"]["file_pattern"]))

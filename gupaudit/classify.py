@@ -11,11 +11,14 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
   DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5), and so are pages
   marked dirty where no CPU access is seen (a device wrote them);
   struct-page-only use -> gup-ok (case 4).
-  Short-term CPU access (kmap/copy, released in the same function or its helpers) is the
-  ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence.
+  Short-term CPU access (kmap/copy, released in the same function, its helpers or its
+  callers) is the ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok,
+  medium confidence; released only through a struct field (kept for later), it is case 5.
   For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
 * A release on a branch that contradicts the acquisition's branch (``if (pinned) unpin...
-  else put_page``) is not reachable from it (Guards compared by condition text).
+  else put_page``) is not reachable from it (Guards compared by condition text), nor is one
+  on the other branch of a pinned-flag test (is_pinned, BIO_PAGE_PINNED, will_pin). A
+  release found only by struct-field name confirms a conversion but never makes a mismatch.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
              notifier: bool, subsystem: str, catalog: Catalog, flags: str | None) -> Site:
     """The verdict on one site. ``notifier``: its driver registers an MMU notifier."""
     family = api.family
-    reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)]
+    pinned = family in _PIN_KINDS
+    reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)
+                 and not _other_pin_branch(r, pinned, catalog)]
     evidence = {u.evidence for u in flow.uses}
     dirty = "dirty" in evidence
     acq_target, rel_target = targets(api, era, dirty)
@@ -65,7 +70,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
         status, case = Status.GUP_OK, 4
         reason = "no page array (NULL): faults the range in or checks it, keeps no reference"
     elif family in _PIN_KINDS:
-        bad = [r for r in reachable if r.kind == "get"]
+        bad = [r for r in reachable if r.kind == "get" and _firm(r)]
         good = [r for r in reachable if r.kind in ("pin", "either")]
         if bad:
             status, reason = Status.MISMATCH, f"pinned, but released with {bad[0].api}()"
@@ -76,7 +81,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             status, reason = Status.UNKNOWN, "pinned; no release found" + _where(flow)
         case = _case(evidence, longterm, family)
     else:
-        bad = [r for r in reachable if r.kind == "pin"]
+        bad = [r for r in reachable if r.kind == "pin" and _firm(r)]
         puts = [r for r in reachable if r.kind == "get"]
         if bad:
             status, reason = Status.MISMATCH, f"plain references released with {bad[0].api}()"
@@ -94,13 +99,14 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             reason = f"FOLL_GET pages used for {_describe(evidence)}"
             rules.extend(("GUP101", r) for r in puts[:1])
         elif "cpu" in evidence or "dirty" in evidence:
-            if reachable and not _stored(flow):
+            if any(not r.via.startswith("field") for r in reachable):
                 status, case = Status.GUP_OK, None
                 reason = ("short-term CPU access, released in the same function "
                           "(the ptrace/exec/uprobes pattern): plain GUP")
             else:
                 status, case = Status.UNCONVERTED, 5
-                reason = "data written through a mapping that outlives the function"
+                reason = ("data accessed through pages kept beyond the function "
+                          "(released only through a struct field, or not at all)")
         elif "struct" in evidence:
             status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
         elif not flow.releases and not flow.uses and not flow.escapes and flow.names:
@@ -147,6 +153,27 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
                 messages=tuple(messages), escapes=flow.escapes)
+
+
+def _firm(r: Release) -> bool:
+    """A release that can make a mismatch: reached in the site's own function, a helper or
+    a caller. Releases matched only by field name (the same ``->folios`` may hold page-cache
+    folios elsewhere in the file) can confirm a conversion, never accuse one."""
+    return not r.via.startswith("field")
+
+
+def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:
+    """The release sits on the branch for the other kind of reference, by a pinned-flag
+    test: ``if (ap->args.is_pinned) unpin... else folio_put()``,
+    ``if (bio_flagged(bio, BIO_PAGE_PINNED))``, ``if (iov_iter_extract_will_pin(i))``."""
+    for g in r.guards:
+        if catalog.pin_flag.search(g.cond):
+            says_pinned = g.value == "true"
+            if r.kind == "get" and pinned and not says_pinned:
+                return True
+            if r.kind == "pin" and not pinned and says_pinned:
+                return True
+    return False
 
 
 def _device_wrote(evidence: set[str]) -> bool:

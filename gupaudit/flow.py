@@ -133,9 +133,11 @@ def aliases(fn: Function, start: set[str], catalog: Catalog) -> Names:
             if rhs is not None and rhs in names.names:
                 changed |= names.add(lhs)
             elif lhs is not None and lhs in names.names and rhs is not None and (
-                "->" in rhs or "." in rhs
+                "->" in rhs or "." in rhs or rhs != a.rhs.lstrip("&")
             ):
-                changed |= names.add(rhs)  # pages = obj->pages: the field holds them too
+                # pages = obj->pages: the field holds them too; pages = pvec + pinned or
+                # &pvec[n]: a window into pvec, which is what gets released.
+                changed |= names.add(rhs)
             elif lhs is not None and _accessor_of(a.rhs, names, catalog):
                 changed |= names.add(lhs)
         for c in fn.calls:

@@ -104,7 +104,8 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
             tuple(n.encode() for n in cat.notifiers), pool)
         notifier_dirs = frozenset(
             posixpath.dirname(p) for p in marked
-            if p.endswith(".c") and not discover.is_definition_file(p, cat.definition_files))
+            if cat.notifier_file.search(p)
+            and not discover.is_definition_file(p, cat.definition_files))
         candidates = [p for p in candidates
                       if not discover.is_definition_file(p, cat.definition_files)]
         sites: list[Site] = []
