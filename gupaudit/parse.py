@@ -15,6 +15,7 @@ with its right name, so this stage finds bodies two ways:
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -235,6 +236,20 @@ def kernel_bodies(lines: list[bytes]) -> list[tuple[int, int]]:
     return regions
 
 
+def _stray(data: bytes, found: list[Unit], needles: tuple[bytes, ...]) -> bool:
+    """Whether some needle occurs outside every body found (else nothing was lost)."""
+    spans = sorted((u.body.start_byte, u.body.end_byte) for u in found)
+    starts = [start for start, _ in spans]
+    for needle in needles:
+        pos = data.find(needle)
+        while pos != -1:
+            i = bisect.bisect_right(starts, pos) - 1
+            if i < 0 or pos >= spans[i][1]:
+                return True
+            pos = data.find(needle, pos + 1)
+    return False
+
+
 def _reparsed(data: bytes, lines: list[bytes], found: list[Unit],
               needles: tuple[bytes, ...]) -> list[Unit]:
     """Bodies tree-sitter lost in error recovery (an #ifdef'd header can swallow the rest of
@@ -242,7 +257,7 @@ def _reparsed(data: bytes, lines: list[bytes], found: list[Unit],
 
     Only kernel-style bodies holding one of ``needles`` (acquisition names) are redone.
     """
-    if not needles:
+    if not needles or not _stray(data, found, needles):
         return []
     have = {u.body.start_point[0] for u in found}
     extra = []

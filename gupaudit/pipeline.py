@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 
 from gupaudit import catalog as catalog_mod
@@ -71,7 +73,19 @@ def _analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site]
         return [], f"{rel}: cannot read ({exc.strerror})"
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
+    if not _api_call().search(_C_COMMENT.sub(b" ", data)):
+        return [], None  # the names are only in comments: nothing to parse
     return analyse_source(rel, data, era, notifier_dirs), None
+
+
+_C_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+
+
+@cache
+def _api_call() -> re.Pattern[bytes]:
+    """A call of some acquisition API: ``name (`` outside comments."""
+    names = b"|".join(re.escape(n.encode()) for n in sorted(catalog_mod.load().acquire))
+    return re.compile(rb"\b(?:" + names + rb")\s*\(")
 
 
 def tree_era(root: Path) -> tuple[Era, list[str]]:
@@ -101,11 +115,9 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
     try:
         candidates, marked, unreadable = discover.prefilter(
             root, paths, cat.prefilter_needles(), tuple(n.encode() for n in cat.acquire),
-            tuple(n.encode() for n in cat.notifiers), pool)
-        notifier_dirs = frozenset(
-            posixpath.dirname(p) for p in marked
-            if cat.notifier_file.search(p)
-            and not discover.is_definition_file(p, cat.definition_files))
+            tuple(n.encode() for n in cat.notifiers), cat.notifier_file, pool)
+        notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
+                                  if not discover.is_definition_file(p, cat.definition_files))
         candidates = [p for p in candidates
                       if not discover.is_definition_file(p, cat.definition_files)]
         sites: list[Site] = []
