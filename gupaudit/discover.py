@@ -13,8 +13,8 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
 from concurrent.futures import ProcessPoolExecutor
+from functools import cache
 from pathlib import Path
 
 SOURCE_SUFFIXES = (".c", ".h")
