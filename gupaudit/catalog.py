@@ -82,6 +82,7 @@ class Catalog:
     neutral: frozenset[str]
     pin_flag: re.Pattern[str]
     notifier_file: re.Pattern[str]
+    skip_dirs: frozenset[str]
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -148,4 +149,5 @@ def load() -> Catalog:
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
                    re.compile(apis["pin_flag"]["pattern"], re.I),
-                   re.compile(apis["notifier"]["file_pattern"]))
+                   re.compile(apis["notifier"]["file_pattern"]),
+                   frozenset(apis["discover"]["skip_dirs"]))

@@ -12,8 +12,7 @@ import ctypes.util
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -21,8 +20,11 @@ SOURCE_SUFFIXES = (".c", ".h")
 SKIP_DIRS = frozenset({".git", ".pc", ".tmp_versions"})
 
 
-def walk(root: Path) -> tuple[list[str], list[str]]:
-    """All C sources under root (relative paths) and the directories that could not be read."""
+def walk(root: Path, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """All C sources under root (relative paths) and the directories that could not be read.
+
+    ``skip``: relative folders not to enter (generated register headers, see apis.toml).
+    """
     found: list[str] = []
     unreadable: list[str] = []
     stack = [""]
@@ -35,7 +37,7 @@ def walk(root: Path) -> tuple[list[str], list[str]]:
                         continue
                     path = f"{rel}/{entry.name}" if rel else entry.name
                     if entry.is_dir():
-                        if entry.name not in SKIP_DIRS:
+                        if entry.name not in SKIP_DIRS and path not in skip:
                             stack.append(path)
                     elif entry.name.endswith(SOURCE_SUFFIXES):
                         found.append(path)
@@ -49,16 +51,14 @@ def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, pat) for pat in patterns)
 
 
-Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...],
-            re.Pattern[str] | None]
+Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
 
 
-def _matching(args: Job) -> tuple[list[str], list[str], list[str]]:
-    """Files holding a needle (one cheap pass each) and then one of the exact names; files
-    whose path matches ``marked_paths`` and that hold a marker; files that could not be
-    read."""
-    root, paths, needles, names, markers, marked_paths = args
-    hits, marked, unreadable = [], [], []
+def matching(job: Job) -> tuple[list[str], list[str]]:
+    """Of a job's files, those holding a needle and then one of the exact names; and those
+    that could not be read. Runs in a worker process."""
+    root, paths, needles, names = job
+    hits, unreadable = [], []
     contains = _contains()
     for rel in paths:
         try:
@@ -72,9 +72,33 @@ def _matching(args: Job) -> tuple[list[str], list[str], list[str]]:
             continue
         if any(contains(data, n) for n in needles) and any(contains(data, n) for n in names):
             hits.append(rel)
-        if marked_paths and marked_paths.search(rel) and any(m in data for m in markers):
-            marked.append(rel)
-    return hits, marked, unreadable
+    return hits, unreadable
+
+
+def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
+                   names: tuple[bytes, ...], parts: int) -> list[Job]:
+    """The byte prefilter cut into jobs: files whose bytes contain one of ``names``.
+
+    ``needles`` are short stems shared by the names: most files fail on them, and every
+    pass over 1.5 GB costs, so the exact names are only tried where a stem is.
+    """
+    return [(str(root), chunk, needles, names) for chunk in _chunks(paths, parts)]
+
+
+def marked(root: Path, paths: list[str], pattern: re.Pattern[str],
+           markers: tuple[bytes, ...]) -> list[str]:
+    """Of the paths matching ``pattern`` (a few files), those containing a marker: facts
+    about a directory, such as a driver's MMU-notifier file."""
+    found = []
+    for rel in paths:
+        if pattern.search(rel):
+            try:
+                data = (root / rel).read_bytes()
+            except OSError:
+                continue
+            if any(m in data for m in markers):
+                found.append(rel)
+    return found
 
 
 def _read_all(fd: int) -> bytes:
@@ -103,32 +127,6 @@ def _contains() -> Callable[[bytes, bytes], bool]:
     return lambda data, needle: bool(memmem(data, len(data), needle, len(needle)))
 
 
-def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
+def _chunks(items: list[str], n: int) -> list[list[str]]:
     size = max(1, len(items) // n + 1)
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def prefilter(root: Path, paths: list[str], needles: tuple[bytes, ...], names: tuple[bytes, ...],
-              markers: tuple[bytes, ...], marked_paths: re.Pattern[str] | None,
-              pool: ProcessPoolExecutor | None) -> tuple[list[str], list[str], list[str]]:
-    """The paths whose bytes contain one of ``names``; those among ``marked_paths`` that
-    contain one of ``markers`` (facts about a directory, such as a driver's MMU-notifier
-    file); and the paths that could not be read.
-
-    ``needles`` are short stems shared by the names: most files fail on them. Every pass
-    over a file's bytes costs, so markers are only looked for in the few marked paths.
-    """
-    if pool is None or len(paths) < 2000:
-        return _matching((str(root), paths, needles, names, markers, marked_paths))
-    jobs = [(str(root), chunk, needles, names, markers, marked_paths)
-            for chunk in _chunks(paths, 16)]
-    hits: list[str] = []
-    marked: list[str] = []
-    unreadable: list[str] = []
-    for h, m, u in pool.map(_matching, jobs):
-        hits.extend(h)
-        marked.extend(m)
-        unreadable.extend(u)
-    hits.sort()
-    return hits, marked, unreadable
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -11,7 +11,7 @@ import posixpath
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from functools import cache
 from pathlib import Path
 
@@ -109,29 +109,59 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
         raise InputError(f"{root}: permission denied")
     cat = catalog_mod.load()
     era, warnings = tree_era(root)
-    paths, unreadable_dirs = discover.walk(root)
+    paths, unreadable_dirs = discover.walk(root, cat.skip_dirs)
+    notifier_dirs = frozenset(
+        posixpath.dirname(p)
+        for p in discover.marked(root, paths, cat.notifier_file,
+                                 tuple(n.encode() for n in cat.notifiers))
+        if not discover.is_definition_file(p, cat.definition_files))
     jobs = jobs or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
-    try:
-        candidates, marked, unreadable = discover.prefilter(
-            root, paths, cat.prefilter_needles(), tuple(n.encode() for n in cat.acquire),
-            tuple(n.encode() for n in cat.notifiers), cat.notifier_file, pool)
-        notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
-                                  if not discover.is_definition_file(p, cat.definition_files))
-        candidates = [p for p in candidates
-                      if not discover.is_definition_file(p, cat.definition_files)]
-        sites: list[Site] = []
-        work = [(str(root), rel, era, notifier_dirs) for rel in candidates]
-        results = pool.map(_analyse_path, work, chunksize=4) if pool else map(_analyse_path, work)
-        for done, (found, warning) in enumerate(results, 1):
-            sites.extend(found)
-            if warning:
-                warnings.append(warning)
-            if progress:
-                progress(done, len(work))
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
+    prefilter = discover.prefilter_jobs(root, paths, cat.prefilter_needles(),
+                                        tuple(n.encode() for n in cat.acquire), 4 * jobs)
+    sites: list[Site] = []
+    unreadable: list[str] = []
+    candidates: list[str] = []
+
+    analysed = 0
+
+    def take(found: list[Site], warning: str | None) -> None:
+        nonlocal analysed
+        analysed += 1
+        sites.extend(found)
+        if warning:
+            warnings.append(warning)
+        if progress:
+            progress(analysed, len(candidates))
+
+    def analysis_jobs(hits: list[str]) -> list[tuple[str, str, Era, frozenset[str]]]:
+        mine = [p for p in hits if not discover.is_definition_file(p, cat.definition_files)]
+        candidates.extend(mine)
+        return [(str(root), rel, era, notifier_dirs) for rel in mine]
+
+    if jobs == 1:
+        for job in prefilter:
+            hits, bad = discover.matching(job)
+            unreadable.extend(bad)
+            for work in analysis_jobs(hits):
+                take(*_analyse_path(work))
+    else:
+        # Analysis starts as soon as a prefilter slice has found files, so no core idles
+        # while the last slices of the tree are still being read.
+        pool = ProcessPoolExecutor(jobs)
+        try:
+            kinds = {pool.submit(discover.matching, job): "prefilter" for job in prefilter}
+            while kinds:
+                done, _ = wait(kinds, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if kinds.pop(future) == "prefilter":
+                        hits, bad = future.result()
+                        unreadable.extend(bad)
+                        for work in analysis_jobs(hits):
+                            kinds[pool.submit(_analyse_path, work)] = "analyse"
+                    else:
+                        take(*future.result())
+        finally:
+            pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
     if unreadable or unreadable_dirs:
         names = (unreadable_dirs + unreadable)[:3]
         warnings.append(f"{len(unreadable) + len(unreadable_dirs)} files or folders could not "
