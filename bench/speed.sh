@@ -25,8 +25,8 @@
 #                else from the wrapper's getrusage(RUSAGE_CHILDREN).ru_maxrss, which has a
 #                floor of the wrapper's own RSS (~14 MB: a child's pre-exec copy of its
 #                parent is counted), so small numbers are meaningless in that case.
-#   parent MB    VmHWM of the command's own process, from /proc, sampled every 20 ms until
-#                it exits (may miss growth in its last 20 ms).
+#   parent MB    VmHWM of the command's own process, from /proc, sampled every 100 ms until
+#                it exits (may miss growth in its last 100 ms).
 #   child MB     the largest VmHWM seen among its descendant processes, sampled the same way
 #                ("-": it had none, e.g. rg and git grep only use threads).
 #   files        lines printed (files listed) by rg / git grep; "-" for the scan.
@@ -120,7 +120,7 @@ def run_once(gnu_time, cmd, seen):
                     c = todo.pop()
                     seen["child"] = max(seen["child"], hwm_kb(c))
                     todo.extend(children(c))
-            done.wait(0.02)
+            done.wait(0.1)
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
