@@ -152,7 +152,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 rules=tuple(dict.fromkeys(rid for rid, _ in rules)),
                 releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
-                messages=tuple(messages), escapes=flow.escapes)
+                messages=tuple(messages), escapes=flow.escapes, names=flow.names)
 
 
 def _firm(r: Release) -> bool:

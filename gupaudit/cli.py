@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from gupaudit import __version__, fetch, pipeline
-from gupaudit.errors import INTERRUPTED, GupauditError, OutputError
+from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
 from gupaudit.report import FORMATS
+from gupaudit.report import explain as explain_report
 
 _DEBUG_ENV = "GUPAUDIT_DEBUG"
 
@@ -62,6 +63,26 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None)
     buf = io.StringIO()
     render(result, buf, False, show)
     _write_atomically(output, buf.getvalue())
+
+
+@main.command()
+@click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("location", metavar="PATH:LINE")
+def explain(tree: Path, location: str) -> None:
+    """Show one site's whole flow: acquisition, uses, releases (with the branch each sits
+    on and the helper, caller or field it was reached through), source lines, the verdict
+    and why. PATH is relative to TREE; LINE is the acquisition's line, as `scan` prints it.
+    """
+    path, sep, line = location.rpartition(":")
+    if not sep or not line.isdigit():
+        raise UsageError(f"{location}: expected PATH:LINE, e.g. drivers/foo/bar.c:120")
+    sites, _ = pipeline.sites_of_file(tree, path)
+    site = next((s for s in sites if s.line == int(line)), None)
+    if site is None:
+        raise UsageError(f"{path}:{line}: no get_user_pages-family site there "
+                         f"({len(sites)} in that file: lines "
+                         f"{', '.join(str(s.line) for s in sites) or 'none'})")
+    explain_report.render(site, tree, sys.stdout)
 
 
 @main.command("fetch")

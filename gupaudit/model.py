@@ -148,6 +148,7 @@ class Site:
     advice: str  # what to change, worded for the tree's API era
     messages: tuple[tuple[str, str], ...] = ()  # (rule id, formatted message)
     escapes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # what the pages were followed as
 
 
 @dataclass(frozen=True)

@@ -98,23 +98,46 @@ def tree_era(root: Path) -> tuple[Era, list[str]]:
     return era, []
 
 
-def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) -> ScanResult:
-    """Scan a kernel tree (a plain tree or a git work tree) and classify every site."""
-    started = time.monotonic()
+def _check_tree(root: Path) -> None:
     if not root.exists():
         raise UsageError(f"{root}: no such directory")
     if not root.is_dir():
         raise UsageError(f"{root} is a file; pass the top of a kernel tree")
     if not os.access(root, os.R_OK | os.X_OK):
         raise InputError(f"{root}: permission denied")
+
+
+def _notifier_dirs(root: Path, paths: list[str]) -> frozenset[str]:
     cat = catalog_mod.load()
-    era, warnings = tree_era(root)
-    paths, unreadable_dirs = discover.walk(root, cat.skip_dirs)
-    notifier_dirs = frozenset(
+    return frozenset(
         posixpath.dirname(p)
         for p in discover.marked(root, paths, cat.notifier_file,
                                  tuple(n.encode() for n in cat.notifiers))
         if not discover.is_definition_file(p, cat.definition_files))
+
+
+def sites_of_file(root: Path, rel: str) -> tuple[list[Site], Era]:
+    """The sites of one file of a tree, classified as a whole-tree scan would."""
+    _check_tree(root)
+    path = root / rel
+    if not path.is_file():
+        raise UsageError(f"{rel}: no such file in {root}")
+    era, _ = tree_era(root)
+    paths, _ = discover.walk(root, catalog_mod.load().skip_dirs)
+    found, warning = _analyse_path((str(root), rel, era, _notifier_dirs(root, paths)))
+    if warning:
+        raise InputError(warning)
+    return found, era
+
+
+def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) -> ScanResult:
+    """Scan a kernel tree (a plain tree or a git work tree) and classify every site."""
+    started = time.monotonic()
+    _check_tree(root)
+    cat = catalog_mod.load()
+    era, warnings = tree_era(root)
+    paths, unreadable_dirs = discover.walk(root, cat.skip_dirs)
+    notifier_dirs = _notifier_dirs(root, paths)
     jobs = jobs or os.cpu_count() or 1
     prefilter = discover.prefilter_jobs(root, paths, cat.prefilter_needles(),
                                         tuple(n.encode() for n in cat.acquire), 4 * jobs)

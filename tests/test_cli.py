@@ -124,3 +124,22 @@ def test_markdown_report_from_the_packaged_template() -> None:
     assert any(line.startswith("- [ ] `drivers/foo/foo.c:5` foo_dma(): get_user_pages_fast()")
                for line in lines)
     assert any(line.startswith("- [x] `drivers/foo/foo.c:16` foo_pin()") for line in lines)
+
+
+def test_explain_shows_flow_with_source_lines() -> None:
+    proc = _run("explain", str(MINI), "drivers/foo/foo.c:5")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0] == "drivers/foo/foo.c:5: get_user_pages_fast() in foo_dma()"
+    assert "  verdict     unconverted (case 1), confidence high, difficulty easy" in out
+    assert any(line.strip().startswith("dma      dma_map_page()   drivers/foo/foo.c:9")
+               for line in out)
+    assert "       10 |     put_page(pages[0]);" in out
+
+
+def test_explain_wrong_line_lists_the_sites() -> None:
+    proc = _run("explain", str(MINI), "drivers/foo/foo.c:7")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "gupaudit: error: drivers/foo/foo.c:7: no get_user_pages-family site there "
+        "(2 in that file: lines 5, 16)")
