@@ -123,12 +123,36 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     unlocked = [u for u in flow.uses if u.api in ("set_page_dirty", "folio_mark_dirty")]
     if unlocked and "lock" not in evidence:
         rules.append(("GUP104", None))
+    extra: dict[str, tuple[int, str, str]] = {}  # rule -> (line, detail, target)
+    if flow.leaks and status is not Status.GUP_OK:
+        extra["GUP106"] = (flow.leaks[0], "", "unpin_user_pages(pages, got)" if pinned
+                           else "put_page() each page taken")
+    device = evidence & {"dma", "dio"}
+    if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
+            and family in (Family.GET, Family.PIN) and not (flags and "FOLL_LONGTERM" in flags)
+            and api.name != "get_user_pages_longterm"
+            and not any(_releases_here(r, function) for r in reachable)):
+        extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
+    if family is Family.ITER_GET and device and era.has_extract:
+        extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")
+    written = bool(flags and "FOLL_WRITE" in flags) and (
+        "map" in evidence or any(u.direction in ("DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL")
+                                 for u in flow.uses))
+    plain = [r for r in reachable if not catalog.release[r.api].dirty]
+    if (written and plain and not dirty and len(plain) == len(reachable)
+            and status is not Status.GUP_OK):
+        extra["GUP109"] = (plain[0].line, "device or kernel writes", rel_target if pinned or
+                           status is Status.UNCONVERTED else "set_page_dirty_lock()")
+    rules.extend((rid, None) for rid in extra)
 
     messages = []
     for rid, rel in rules:
         rule = catalog.rules[rid]
-        line = rel.line if rel else unlocked[0].line
-        if rid == "GUP104":
+        line = rel.line if rel else unlocked[0].line if rid == "GUP104" else extra[rid][0]
+        detail = extra[rid][1] if rid in extra else _describe(evidence)
+        if rid in extra:
+            target = extra[rid][2]
+        elif rid == "GUP104":
             target = ("unpin_user_pages_dirty_lock()" if family in _PIN_KINDS
                       else "set_page_dirty_lock()")
         elif rid == "GUP105":
@@ -142,7 +166,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             target = f"{acq_target} + {rel_target}"
         messages.append((rid, rule.message.format(
             api=api.name, target=target, release=rel.api if rel else "set_page_dirty",
-            function=function, line=line, detail=_describe(evidence))))
+            function=function, line=line, detail=detail)))
 
     difficulty = _difficulty(flow, family, evidence, reachable)
     confidence = _confidence(status, reachable, flow)
@@ -153,6 +177,11 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
                 messages=tuple(messages), escapes=flow.escapes, names=flow.names)
+
+
+def _releases_here(r: Release, function: str) -> bool:
+    """Released by the acquiring function itself or a helper it calls: short-lived."""
+    return r.function == function or not r.via.startswith(("field", "caller"))
 
 
 def _firm(r: Release) -> bool:

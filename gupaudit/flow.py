@@ -32,6 +32,7 @@ from gupaudit.catalog import Catalog
 from gupaudit.model import Call, Flow, Function, Guard, Release, SourceFile, Use
 
 MAX_DEPTH = 3
+_DIRECTIONS = ("DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL", "DMA_TO_DEVICE")
 _LVALUE = re.compile(r"^[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*$")
 _CAST = re.compile(r"^\((?:const |volatile |struct |union |unsigned )*\w+(?: \w+)*\**\)")
 _CONSTANT = re.compile(r"^(?:[A-Z_][A-Z0-9_]*|\d\w*)$")
@@ -183,7 +184,8 @@ class Tracer:
         if fields:
             self._through_fields(fields, fn.name, trace)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
-                    tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)))
+                    tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
+                    leaks=partial_pin_leaks(fn, call, trace.releases))
 
     def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...]) -> Trace:
         fn = self.by_name[fname]
@@ -227,7 +229,8 @@ class Tracer:
                                                 via, element, g))
                     continue
             if c.name in cat.use:
-                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via))
+                direction = next((d for d in _DIRECTIONS if any(d in a for a in c.args)), "")
+                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via, direction))
                 continue
             if c.name in self.by_name and c.name not in cat.acquire:
                 if c.name in stack or depth >= MAX_DEPTH:
@@ -336,3 +339,80 @@ def _unique(items: list) -> list:
             seen.add(item)
             out.append(item)
     return out
+
+
+_COMPARE = re.compile(r"^(?P<l>[\w>.-]+)(?P<op>!=|==|<=|>=|<|>)(?P<r>[^&|?]+)$")
+# (operator as written with the count on the left, branch value) that mean "fewer than asked"
+_PARTIAL = {("!=", "true"), ("<", "true"), ("==", "false"), (">=", "false")}
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "!=": "!=", "==": "=="}
+
+
+def _partial_guard(count: str, g: Guard) -> bool:
+    """``got != nr`` (true), ``got < nr`` (true), ``got == nr`` (false): fewer pages than
+    asked, not an error code (``got < 0``, ``got <= 0`` and ``!got`` are errors)."""
+    m = _COMPARE.match(g.cond)
+    if not m:
+        return False
+    left, op, right = m.group("l"), m.group("op"), m.group("r")
+    if right == count and left != count:
+        left, op, right = right, _FLIP[op], left
+    if left != count or right in ("0", "1", "-1") or right.startswith("-"):
+        return False
+    return (op, g.value) in _PARTIAL
+
+
+_ERRORS = {("<", "0", "true"), ("<=", "0", "true"), ("==", "0", "true"), (">", "0", "false"),
+           (">=", "0", "false"), ("<", "1", "true")}
+
+
+def _error_guard(count: str, g: Guard) -> bool:
+    """``got < 0`` / ``got <= 0`` / ``!got``: nothing was taken on that branch."""
+    if g.cond == count:
+        return g.value == "false"
+    m = _COMPARE.match(g.cond)
+    return bool(m and m.group("l") == count
+                and (m.group("op"), m.group("r"), g.value) in _ERRORS)
+
+
+def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tuple[int, ...]:
+    """Exits taken when fewer pages than asked were acquired that release none of them.
+
+    The count is the call's result (``got = pin_user_pages(...)``). An exit on a partial
+    branch leaks unless a release of this function (or of a helper it calls) sits on that
+    branch before it, or it is a ``goto`` to a label that some release follows, or it
+    returns the count itself (the caller then owns the partial pin). Exits on an error
+    branch (``got < 0``) take nothing; pages kept in an object whose count is recorded
+    there (``dma->nr_pages = got``) are the destructor's to release. Known limit: a release through an unrelated helper
+    that the flow did not connect to the pages is not seen.
+    """
+    count = call.result
+    if not count or not re.fullmatch(r"[\w>.-]+", count):
+        return ()
+    recorded = re.compile(rf"(?<![\w>.]){re.escape(count)}(?!\w)")
+    if any(r.via.startswith("field") for r in releases) and any(
+            ("->" in a.lhs or "." in a.lhs) and recorded.search(a.rhs) for a in fn.assigns):
+        return ()  # the count is recorded in the object whose destructor releases that many
+    labels = dict(fn.labels)
+    # Release points of this function after the call: its own release calls, and its calls
+    # of the functions that release them (a helper, or a destructor reached by field).
+    releasers = {r.function for r in releases} | {
+        r.via for r in releases if r.via and not r.via.startswith(("field", "caller"))}
+    points = [(r.line, r.guards) for r in releases if r.function == fn.name]
+    points += [(c.line, c.guards) for c in fn.calls
+               if c.name in releasers and c.name != fn.name]
+    points = [(line, guards) for line, guards in points if line > call.line]
+    leaks = []
+    for e in fn.exits:
+        if e.line <= call.line or any(_error_guard(count, g) for g in e.guards):
+            continue
+        partial = [g for g in e.guards if _partial_guard(count, g)]
+        if not partial:
+            continue
+        if any(line <= e.line and any(g in guards for g in partial) for line, guards in points):
+            continue
+        if e.label and any(line >= labels.get(e.label, 1 << 30) for line, _ in points):
+            continue
+        if e.value == count:
+            continue  # "return got;": the caller owns the partial pin
+        leaks.append(e.line)
+    return tuple(leaks)

@@ -1,6 +1,6 @@
 """Stage 3, locate: a parsed file -> ``SourceFile``, its functions as plain data.
 
-Runs queries/calls.scm, assignments.scm and returns.scm once over the file and files each
+Runs queries/calls.scm, assignments.scm, returns.scm and exits.scm once over the file and files each
 capture under the function body that holds it. For the calls that can matter to a site
 (catalogue names, loop macros, functions of the same file) it also records the branches
 they sit in (``Guard``) and whether they are in a loop. No tree-sitter object leaves here.
@@ -15,12 +15,14 @@ from collections.abc import Callable
 import tree_sitter as ts
 
 from gupaudit.catalog import Catalog
-from gupaudit.model import Assign, Call, Function, Guard, SourceFile
+from gupaudit.model import Assign, Call, Exit, Function, Guard, SourceFile
 from gupaudit.parse import query, units
 
 _SPACE_AROUND_PUNCT = re.compile(r"\s*([^\w\s])\s*")
 _SPACES = re.compile(r"\s+")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# The capture that stands for each pattern of calls/assignments/returns/exits.scm.
+_ANCHORS = ("call", "assign", "return", "exit.return", "exit.goto", "label")
 _LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
 
 
@@ -169,7 +171,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
 
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
     callees: list[set[str]] = [set() for _ in bodies]
-    q, _ = query("calls", "assignments", "returns")
+    q, _ = query("calls", "assignments", "returns", "exits")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
     by_tree: dict[int, list[int]] = {}
     for i, u in enumerate(bodies):
@@ -178,7 +180,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
         members.sort(key=lambda i: bodies[i].body.start_byte)
         starts = [bodies[i].body.start_byte for i in members]
         for _, caps in ts.QueryCursor(q).matches(_tree_root(bodies[members[0]].body)):
-            node = (caps.get("call") or caps.get("assign") or caps.get("return"))[0]
+            node = next(caps[k] for k in _ANCHORS if k in caps)[0]
             j = bisect.bisect_right(starts, node.start_byte) - 1
             if j < 0 or node.end_byte > bodies[members[j]].body.end_byte:
                 continue
@@ -207,8 +209,22 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
         calls: list[Call] = []
         assigns: list[Assign] = []
         returns: list[str] = []
+        exits: list[Exit] = []
+        labels: list[tuple[str, int]] = []
+        acquires = bool(callees[i] & catalog.acquire.keys())
         for caps in raw[i]:
-            if "call" in caps:
+            if "exit.return" in caps or "exit.goto" in caps:
+                if acquires:
+                    node = (caps.get("exit.return") or caps["exit.goto"])[0]
+                    label = caps["exit.label"][0].text.decode() if "exit.label" in caps else None
+                    value = (norm(node.named_children[0].text)
+                             if label is None and node.named_children else None)
+                    exits.append(Exit(node.start_point[0] + 1,
+                                      _context(node, unit.body, is_iterator)[0], label, value))
+            elif "label" in caps:
+                labels.append((caps["label.name"][0].text.decode(),
+                               caps["label"][0].start_point[0] + 1))
+            elif "call" in caps:
                 node = caps["call"][0]
                 name = caps["call.name"][0].text.decode("utf-8", "replace")
                 args = tuple(norm(a.text) for a in caps["call.args"][0].named_children
@@ -226,6 +242,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             else:
                 returns.append(norm(caps["return.value"][0].text))
         functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
-                                  tuple(calls), tuple(assigns), tuple(returns)))
+                                  tuple(calls), tuple(assigns), tuple(returns), tuple(exits),
+                                  tuple(labels)))
     return SourceFile(path, tuple(functions), frozenset(local_names),
                       parse_errors=int(tree.root_node.has_error))

@@ -76,6 +76,16 @@ class Assign:
 
 
 @dataclass(frozen=True, slots=True)
+class Exit:
+    """A ``return`` (label None) or a ``goto label``, with the branches it sits in."""
+
+    line: int
+    guards: tuple[Guard, ...]
+    label: str | None = None
+    value: str | None = None  # what a return returns
+
+
+@dataclass(frozen=True, slots=True)
 class Function:
     name: str
     line: int
@@ -84,6 +94,8 @@ class Function:
     calls: tuple[Call, ...]
     assigns: tuple[Assign, ...]
     returns: tuple[str, ...]
+    exits: tuple[Exit, ...] = ()  # only for functions that acquire pages themselves
+    labels: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,7 @@ class Use:
     line: int
     function: str
     via: str = ""
+    direction: str = ""  # DMA_FROM_DEVICE / DMA_TO_DEVICE / DMA_BIDIRECTIONAL when given
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +139,7 @@ class Flow:
     uses: tuple[Use, ...]
     escapes: tuple[str, ...]  # functions / fields / returns the pages leave through, unfollowed
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
+    leaks: tuple[int, ...] = ()  # lines of exits after a partial pin that release nothing
 
 
 @dataclass(frozen=True, slots=True)

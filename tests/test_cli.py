@@ -45,7 +45,7 @@ def test_json_contract() -> None:
                 "rules", "releases", "subsystem"):
         assert key in dma
     assert (dma["path"], dma["function"], dma["status"], dma["rules"]) == (
-        "drivers/foo/foo.c", "foo_dma", "unconverted", ["GUP101"])
+        "drivers/foo/foo.c", "foo_dma", "unconverted", ["GUP101", "GUP109"])
     assert dma["releases"][0]["api"] == "put_page" and dma["releases"][0]["line"] == 10
     assert (pin["status"], pin["family"]) == ("converted", "pin")
     assert doc["summary"]["by_status"]["unconverted"] == 1
