@@ -408,7 +408,8 @@ def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tupl
         partial = [g for g in e.guards if _partial_guard(count, g)]
         if not partial:
             continue
-        if any(line <= e.line and any(g in guards for g in partial) for line, guards in points):
+        if any(line <= e.line and any(g in guards for g in partial)
+               for line, guards in points):
             continue
         if e.label and any(line >= labels.get(e.label, 1 << 30) for line, _ in points):
             continue
