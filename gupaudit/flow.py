@@ -382,8 +382,8 @@ def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tupl
     branch before it, or it is a ``goto`` to a label that some release follows, or it
     returns the count itself (the caller then owns the partial pin). Exits on an error
     branch (``got < 0``) take nothing; pages kept in an object whose count is recorded
-    there (``dma->nr_pages = got``) are the destructor's to release. Known limit: a release through an unrelated helper
-    that the flow did not connect to the pages is not seen.
+    there (``dma->nr_pages = got``) are the destructor's to release. Known limit: a release
+    through a helper the flow did not connect to the pages is not seen.
     """
     count = call.result
     if not count or not re.fullmatch(r"[\w>.-]+", count):
