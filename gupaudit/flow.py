@@ -225,12 +225,13 @@ class Tracer:
                 spec = cat.release[c.name]
                 if len(c.args) > spec.arg and names.mentioned(c.args[spec.arg]):
                     element = c.in_loop and "[" in c.args[spec.arg]
-                    out.releases.append(Release(c.name, spec.kind, self.sf.path, c.line, fn.name,
-                                                via, element, g))
+                    out.releases.append(Release(c.name, spec.kind, fn.path or self.sf.path,
+                                                c.line, fn.name, via, element, g))
                     continue
             if c.name in cat.use:
                 direction = next((d for d in _DIRECTIONS if any(d in a for a in c.args)), "")
-                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via, direction))
+                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via, direction,
+                                    fn.path or self.sf.path))
                 continue
             if c.name in self.by_name and c.name not in cat.acquire:
                 if c.name in stack or depth >= MAX_DEPTH:
@@ -306,6 +307,8 @@ class Tracer:
                                 via=f"caller {caller.name}")
                     # The caller's branches say nothing about the site's: drop them.
                     out.releases.extend(_lift(r, (), (), ()) for r in sub.releases)
+                    # Where the caller keeps them (buf->pages) leads to its release callback.
+                    out.names.update(n for n in sub.names if _field(n))
                     out.uses.extend(sub.uses)
                     out.escapes.extend(sub.escapes)
 

@@ -155,12 +155,13 @@ def _tree_root(node: ts.Node) -> ts.Node:
 
 
 def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
-                rounds: int = 3) -> SourceFile:
+                rounds: int = 3, extra_seeds: frozenset[str] = frozenset()) -> SourceFile:
     """The file's functions with their calls, assignments and returns.
 
     Only functions that can matter are described: those with an acquisition, a release or a
     container hand-off (sg table, bio), and the same-file functions they call or are called
-    by, ``rounds`` hops out. The others are
+    by, ``rounds`` hops out. With ``extra_seeds`` (a directory analysed as one unit, where
+    calls cross files) every function is described. The others are
     still in ``SourceFile.defined``, so their names are known to be local.
     """
     bodies, macros = units(tree, data, tuple(n.encode() for n in catalog.acquire))
@@ -190,8 +191,8 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
-    seeds = set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
-    keep = {i for i, names in enumerate(callees) if names & seeds}
+    seeds = set(catalog.acquire) | set(catalog.release) | set(catalog.containers) | extra_seeds
+    keep = {i for i, names in enumerate(callees) if names & seeds or extra_seeds}
     index: dict[str, list[int]] = {}
     for i, u in enumerate(bodies):
         index.setdefault(u.name, []).append(i)
@@ -243,6 +244,6 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 returns.append(norm(caps["return.value"][0].text))
         functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
                                   tuple(calls), tuple(assigns), tuple(returns), tuple(exits),
-                                  tuple(labels)))
+                                  tuple(labels), path))
     return SourceFile(path, tuple(functions), frozenset(local_names),
                       parse_errors=int(tree.root_node.has_error))

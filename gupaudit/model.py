@@ -96,6 +96,7 @@ class Function:
     returns: tuple[str, ...]
     exits: tuple[Exit, ...] = ()  # only for functions that acquire pages themselves
     labels: tuple[tuple[str, int], ...] = ()
+    path: str = ""  # the file it is defined in
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,16 @@ class SourceFile:
     functions: tuple[Function, ...]
     defined: frozenset[str]
     parse_errors: int = 0
+
+
+def merge(files: list[SourceFile], primary: str) -> SourceFile:
+    """Several files seen as one unit (a driver's directory): helpers, callers and struct
+    fields then connect across its files. ``primary``'s functions come first, so a name
+    defined twice (two static helpers) resolves to the site's own file."""
+    ordered = sorted(files, key=lambda f: f.path != primary)
+    return SourceFile(primary, tuple(fn for f in ordered for fn in f.functions),
+                      frozenset().union(*(f.defined for f in files)),
+                      sum(f.parse_errors for f in files))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,7 @@ class Use:
     function: str
     via: str = ""
     direction: str = ""  # DMA_FROM_DEVICE / DMA_TO_DEVICE / DMA_BIDIRECTIONAL when given
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)

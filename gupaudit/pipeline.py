@@ -23,7 +23,7 @@ from gupaudit.errors import InputError, UsageError
 from gupaudit.flow import Tracer
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
-from gupaudit.model import Era, ScanResult, Site
+from gupaudit.model import Era, ScanResult, Site, SourceFile, Status, merge
 from gupaudit.parse import parse
 
 Progress = Callable[[int, int], None]
@@ -36,14 +36,21 @@ def analyse_source(rel: str, data: bytes, era: Era,
     ``notifier_dirs``: directories where some file registers an MMU notifier (case 3 is a
     property of the driver, not of the one file: radeon_mn.c serves radeon_ttm.c).
     """
+    sf = source_file(rel, parse(data), data, catalog_mod.load())
+    return analyse_unit(sf, rel, era, notifier_dirs)
+
+
+def analyse_unit(sf: SourceFile, rel: str, era: Era,
+                 notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
+    """The sites of file ``rel`` within ``sf``: that file, or its directory merged."""
     cat = catalog_mod.load()
-    sf = source_file(rel, parse(data), data, cat)
     tracer = Tracer(sf, cat)
-    file_calls = frozenset(c.name for fn in sf.functions for c in fn.calls)
+    mine = [fn for fn in sf.functions if fn.path == rel]
+    file_calls = frozenset(c.name for fn in mine for c in fn.calls)
     notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
-    sites = []
     header = rel.endswith(".h")
-    for fn in sf.functions:
+    sites = []
+    for fn in mine:
         if header and fn.name in cat.acquire:
             continue  # the API's own implementation (a static inline wrapper in a header)
         for call in fn.calls:
@@ -61,6 +68,56 @@ def analyse_source(rel: str, data: bytes, era: Era,
             flow = tracer.site_flow(fn, call, pages)
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags))
+    return sites
+
+
+DirJob = tuple[str, str, tuple[str, ...], Era, frozenset[str], frozenset[str]]
+
+
+def open_ends(sites: list[Site]) -> dict[str, tuple[set[str], set[str]]]:
+    """Directory -> (files, names) to analyse again as one unit: files with a site whose
+    release was not found, and the names that site's pages lead to (its own function, for
+    callers in sibling files, and the functions its pages escape to)."""
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for s in sites:
+        if s.status is not Status.UNKNOWN:
+            continue
+        files, names = out.setdefault(posixpath.dirname(s.path), (set(), set()))
+        files.add(s.path)
+        names.add(s.function)
+        names.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
+    return out
+
+
+def _analyse_dir(job: DirJob) -> list[Site]:
+    """Sites of ``files`` with their whole directory as the unit (pass 2).
+
+    Of the sibling files, those that mention one of ``names`` (wrapper callers, escape
+    targets) are parsed with the site's file.
+    """
+    root, folder, files, era, notifier_dirs, names = job
+    cat = catalog_mod.load()
+    base = Path(root) / folder
+    try:
+        entries = sorted((e for e in os.scandir(base)
+                          if e.is_file(follow_symlinks=False) and e.name.endswith((".c", ".h"))),
+                         key=lambda e: e.name)
+    except OSError:
+        return []
+    needles = [n.encode() for n in names]
+    units: list[SourceFile] = []
+    for entry in entries:
+        rel = f"{folder}/{entry.name}" if folder else entry.name
+        try:
+            data = Path(entry.path).read_bytes()
+        except OSError:
+            continue
+        if rel not in files and (b"\0" in data[:65536] or not any(n in data for n in needles)):
+            continue
+        units.append(source_file(rel, parse(data), data, cat, extra_seeds=names))
+    sites: list[Site] = []
+    for rel in files:
+        sites.extend(analyse_unit(merge(units, rel), rel, era, notifier_dirs))
     return sites
 
 
@@ -130,8 +187,19 @@ def sites_of_file(root: Path, rel: str) -> tuple[list[Site], Era]:
     return found, era
 
 
-def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) -> ScanResult:
-    """Scan a kernel tree (a plain tree or a git work tree) and classify every site."""
+def _replace(sites: list[Site], found: list[Site]) -> None:
+    """Put pass 2's verdicts in place of pass 1's for the files it redid."""
+    redone = {s.path for s in found}
+    sites[:] = [s for s in sites if s.path not in redone] + found
+
+
+def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
+         deep: bool = False) -> ScanResult:
+    """Scan a kernel tree (a plain tree or a git work tree) and classify every site.
+
+    ``deep``: analyse the sites whose release was not found again with their directory
+    as the unit (wrapper callers, helpers and struct fields in sibling files).
+    """
     started = time.monotonic()
     _check_tree(root)
     cat = catalog_mod.load()
@@ -167,6 +235,9 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
             unreadable.extend(bad)
             for work in analysis_jobs(hits):
                 take(*_analyse_path(work))
+        for folder, (files, names) in (open_ends(sites) if deep else {}).items():
+            _replace(sites, _analyse_dir((str(root), folder, tuple(sorted(files)), era,
+                                          notifier_dirs, frozenset(names))))
     else:
         # Analysis starts as soon as a prefilter slice has found files, so no core idles
         # while the last slices of the tree are still being read.
@@ -183,6 +254,12 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None) 
                             kinds[pool.submit(_analyse_path, work)] = "analyse"
                     else:
                         take(*future.result())
+            # Pass 2: sites whose pages left their file, with the directory as the unit.
+            redo = [(str(root), folder, tuple(sorted(files)), era, notifier_dirs,
+                     frozenset(names))
+                    for folder, (files, names) in (open_ends(sites) if deep else {}).items()]
+            for found in pool.map(_analyse_dir, redo):
+                _replace(sites, found)
         finally:
             pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
     if unreadable or unreadable_dirs:

@@ -64,8 +64,9 @@ def render(site: Site, root: Path, out: TextIO) -> None:
     out.write("  used\n" if site.uses else "  used        (no use of the pages found)\n")
     for u in site.uses:
         via = f" (via {u.via})" if u.via else ""
-        out.write(f"    {u.evidence:<8} {u.api}()   {site.path}:{u.line} in {u.function}(){via}\n")
-        snippet(site.path, u.line)
+        where = u.path or site.path
+        out.write(f"    {u.evidence:<8} {u.api}()   {where}:{u.line} in {u.function}(){via}\n")
+        snippet(where, u.line)
     out.write("  released\n" if site.releases else "  released    (no release found)\n")
     for r in site.releases:
         via = f" (via {r.via})" if r.via else ""
