@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import FIXTURES
+
 from gupaudit import pipeline
 
 XDIR = FIXTURES / "trees" / "xdir"
