@@ -11,9 +11,11 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
   DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5), and so are pages
   marked dirty where no CPU access is seen (a device wrote them);
   struct-page-only use -> gup-ok (case 4).
-  Short-term CPU access (kmap/copy, released in the same function, its helpers or its
-  callers) is the ptrace/exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok,
-  medium confidence; released only through a struct field (kept for later), it is case 5.
+  Data written by the kernel and the page dirtied (kmap/page_address + set_page_dirty*) is
+  case 5: unconverted (s390's adapter indicators were converted for this). Other short-term
+  CPU access (kmap/copy, released in the same function, its helpers or its callers) is the
+  exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence;
+  released only through a struct field (kept for later), it is case 5.
   For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
 * A release on a branch that contradicts the acquisition's branch (``if (pinned) unpin...
   else put_page``) is not reachable from it (Guards compared by condition text), nor is one
@@ -98,6 +100,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             status = Status.UNCONVERTED
             reason = f"FOLL_GET pages used for {_describe(evidence)}"
             rules.extend(("GUP101", r) for r in puts[:1])
+        elif "cpu" in evidence and "dirty" in evidence:
+            status, case = Status.UNCONVERTED, 5
+            reason = ("the kernel writes the data and dirties the page while it holds a "
+                      "plain reference (pin_user_pages.rst case 5)")
         elif "cpu" in evidence or "dirty" in evidence:
             if any(not r.via.startswith("field") for r in reachable):
                 status, case = Status.GUP_OK, None
@@ -109,6 +115,12 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                           "(released only through a struct field, or not at all)")
         elif "struct" in evidence:
             status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
+        elif family is Family.ITER_GET and (flow.escapes or reachable):
+            # iov_iter_get_pages*() exists for I/O on the iterator's memory: pages handed
+            # on (a request, a pipe, a bvec) are read or written by whoever takes them.
+            status, case = Status.UNCONVERTED, 1
+            reason = ("iov_iter pages handed on for I/O" + _where(flow)
+                      if flow.escapes else "iov_iter pages taken for I/O and released here")
         elif not flow.releases and not flow.uses and not flow.escapes and flow.names:
             status, case, reason = Status.UNKNOWN, None, "pages neither used nor released here"
         else:

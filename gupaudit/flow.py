@@ -151,6 +151,10 @@ def aliases(fn: Function, start: set[str], catalog: Catalog) -> Names:
                 src, item = catalog.iterators[c.name]
                 if len(c.args) > max(src, item) and names.mentioned(c.args[src]):
                     changed |= names.add(root(c.args[item]))
+                elif len(c.args) > max(src, item) and root(c.args[item]) in names.names:
+                    # sg_set_page(sg, page) inside for_each_sg(chunk->sgl, sg, ...): the
+                    # pages went into what the loop walks.
+                    changed |= names.add(root(c.args[src]))
         if not changed:
             break
     return names
