@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
-from gupaudit import __version__, fetch, pipeline
+from gupaudit import __version__, fetch, group, pipeline
 from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
+from gupaudit.report import todo as todo_report
 
 _DEBUG_ENV = "GUPAUDIT_DEBUG"
 
@@ -48,8 +49,14 @@ def main(debug: bool) -> None:
 @click.option("--deep", is_flag=True, help="Follow sites whose release was not found into "
               "the other files of their directory (wrapper callers, helpers, struct fields); "
               "slower (about 1.5 s more on a whole tree).")
+@click.option("--group-by", type=click.Choice(group.BY), default=None,
+              help="Subsystems by MAINTAINERS section (default when the tree has one), by "
+              "named group (drm/amd, bio, fuse, cifs, else section) or by path.")
+@click.option("--subsystem", "subsystems", multiple=True, metavar="NAME",
+              help="Only sites of this subsystem or named group (repeatable; case and "
+              "substring of a MAINTAINERS title are accepted, e.g. --subsystem fuse).")
 def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
-         deep: bool) -> None:
+         deep: bool, group_by: str | None, subsystems: tuple[str, ...]) -> None:
     """Report every get_user_pages-family site under TREE, grouped by subsystem.
 
     TREE is the top of a Linux source tree (a plain tree or a git work tree; .gitignore is
@@ -57,7 +64,9 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
     3 when TREE cannot be read; 4 when --output cannot be written; 1 for an internal error.
     """
     progress = _progress_printer() if sys.stderr.isatty() and fmt == "text" else None
-    result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep)
+    result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep, group_by=group_by)
+    if subsystems:
+        result = group.only(result, subsystems)
     for warning in result.warnings:
         click.echo(f"gupaudit: warning: {warning}", err=True)
     render = FORMATS[fmt]
@@ -67,6 +76,36 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
     buf = io.StringIO()
     render(result, buf, False, show)
     _write_atomically(output, buf.getvalue())
+
+
+@main.command()
+@click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for the TODO files (created; files gupaudit did "
+              "not write there are left alone).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True, help="markdown: one file per subsystem and index.md; "
+              "json: one todo.json.")
+@click.option("--group-by", type=click.Choice(group.BY), default=None,
+              help="Subsystems by MAINTAINERS section (default), named group or path.")
+@click.option("--deep", is_flag=True, help="As for scan.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
+         jobs: int | None) -> None:
+    """Write per-subsystem patch TODO lists for TREE into --out.
+
+    One file per MAINTAINERS section with sites (To: its M:, Cc: its R: and L:), one per
+    named group (drm/amd, bio, fuse, cifs), and index.md. Each proposes patchsets the 2018
+    way (easy sites together, each harder site alone), says per site what to change at the
+    acquisition and at each release for this tree's API era, and lists converted sites as
+    done.
+    """
+    result = pipeline.scan(tree, jobs=jobs, deep=deep, group_by=group_by)
+    for warning in result.warnings:
+        click.echo(f"gupaudit: warning: {warning}", err=True)
+    written = todo_report.write(result, out_dir, fmt)
+    click.echo(f"gupaudit: wrote {len(written)} files to {out_dir}", err=True)
 
 
 @main.command()

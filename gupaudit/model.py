@@ -175,6 +175,7 @@ class Site:
     messages: tuple[tuple[str, str], ...] = ()  # (rule id, formatted message)
     escapes: tuple[str, ...] = ()
     names: tuple[str, ...] = ()  # what the pages were followed as
+    section: str = ""  # the MAINTAINERS section of its file
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,5 @@ class ScanResult:
     files_parsed: int
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    sections: dict = field(default_factory=dict)  # title -> maintainers.Section
+    group_by: str = "path"

@@ -16,8 +16,9 @@ from functools import cache
 from pathlib import Path
 
 from gupaudit import catalog as catalog_mod
-from gupaudit import discover
+from gupaudit import discover, group
 from gupaudit import era as era_mod
+from gupaudit import maintainers as maintainers_mod
 from gupaudit.classify import classify
 from gupaudit.errors import InputError, UsageError
 from gupaudit.flow import Tracer
@@ -194,7 +195,7 @@ def _replace(sites: list[Site], found: list[Site]) -> None:
 
 
 def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
-         deep: bool = False) -> ScanResult:
+         deep: bool = False, group_by: str | None = None) -> ScanResult:
     """Scan a kernel tree (a plain tree or a git work tree) and classify every site.
 
     ``deep``: analyse the sites whose release was not found again with their directory
@@ -267,5 +268,8 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
         warnings.append(f"{len(unreadable) + len(unreadable_dirs)} files or folders could not "
                         f"be read, e.g. {', '.join(names)}")
     sites.sort(key=lambda s: (s.path, s.line, s.column))
-    return ScanResult(str(root), era, tuple(sites), len(paths), len(candidates),
-                      tuple(warnings), time.monotonic() - started)
+    maintainers = maintainers_mod.load(root)
+    grouped, sections = group.assign(sites, maintainers, group_by)
+    return ScanResult(str(root), era, tuple(grouped), len(paths), len(candidates),
+                      tuple(warnings), time.monotonic() - started, sections,
+                      group_by or ("section" if maintainers else "path"))

@@ -28,7 +28,11 @@ def test_text_report_has_table_and_compiler_style_lines() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].startswith("Linux 6.1.0, API era pin: 2 sites in 1 files")
-    assert any(line.split()[:4] == ["drivers/foo", "2", "1", "1"] for line in lines)
+    # Grouped by the tree's MAINTAINERS section; --group-by path gives the folder.
+    assert any(line.split()[:5] == ["FOO", "DRIVER", "2", "1", "1"] for line in lines)
+    by_path = CliRunner().invoke(main, ["scan", str(MINI), "--group-by", "path"])
+    assert any(line.split()[:4] == ["drivers/foo", "2", "1", "1"]
+               for line in by_path.output.splitlines())
     assert "drivers/foo/foo.c:5: GUP101 get_user_pages_fast() pages are used for DMA" in (
         result.output)
 
@@ -44,6 +48,8 @@ def test_json_contract() -> None:
     for key in ("path", "line", "column", "function", "api", "family", "status", "case",
                 "rules", "releases", "subsystem"):
         assert key in dma
+    assert (dma["subsystem"], dma["section"]) == ("FOO DRIVER", "FOO DRIVER")
+    assert doc["sections"]["FOO DRIVER"]["maintainers"] == ["Foo Maintainer <foo@example.org>"]
     assert (dma["path"], dma["function"], dma["status"], dma["rules"]) == (
         "drivers/foo/foo.c", "foo_dma", "unconverted", ["GUP101", "GUP109"])
     assert dma["releases"][0]["api"] == "put_page" and dma["releases"][0]["line"] == 10
@@ -119,8 +125,8 @@ def test_markdown_report_from_the_packaged_template() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "# gupaudit: mini"
-    assert "| drivers/foo | 2 | 1 | 1 | 0 | 0 | 0 |" in lines
-    assert "## drivers/foo" in lines
+    assert "| FOO DRIVER | 2 | 1 | 1 | 0 | 0 | 0 |" in lines
+    assert "## FOO DRIVER" in lines
     assert any(line.startswith("- [ ] `drivers/foo/foo.c:5` foo_dma(): get_user_pages_fast()")
                for line in lines)
     assert any(line.startswith("- [x] `drivers/foo/foo.c:16` foo_pin()") for line in lines)
@@ -143,3 +149,47 @@ def test_explain_wrong_line_lists_the_sites() -> None:
     assert proc.stderr.strip() == (
         "gupaudit: error: drivers/foo/foo.c:7: no get_user_pages-family site there "
         "(2 in that file: lines 5, 16)")
+
+
+def test_subsystem_filter() -> None:
+    result = CliRunner().invoke(main, ["scan", str(MINI), "--format", "json",
+                                       "--subsystem", "foo driver"])
+    assert json.loads(result.output)["summary"]["sites"] == 2
+    result = CliRunner().invoke(main, ["scan", str(MINI), "--format", "json",
+                                       "--subsystem", "fuse"])
+    assert json.loads(result.output)["summary"]["sites"] == 0
+
+
+def test_todo_lists(tmp_path) -> None:
+    mine = tmp_path / "notes.md"
+    mine.write_text("my own notes\n")
+    proc = _run("todo", str(MINI), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert mine.read_text() == "my own notes\n"          # the user's file is left alone
+    text = (tmp_path / "foo-driver.md").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "# FOO DRIVER: get_user_pages() conversion"
+    assert "To: Foo Maintainer <foo@example.org>" in lines
+    assert "Cc: Foo Reviewer <rev@example.org>, foo-devel@example.org" in lines
+    assert "### 1. easy conversions, one patchset (1 sites)" in lines
+    assert any(line.startswith("- [ ] `drivers/foo/foo.c:5` foo_dma(): get_user_pages_fast() "
+                               "-> pin_user_pages_fast() + unpin_user_pages()") for line in lines)
+    assert "  - line 10 (foo_dma()): put_page() -> unpin_user_page()" in lines
+    assert any(line.startswith("- [x] `drivers/foo/foo.c:16` foo_pin()") for line in lines)
+    # Every heading has something under it.
+    headings = [i for i, line in enumerate(lines) if line.startswith("#")]
+    for i in headings:
+        following = next((line for line in lines[i + 1:] if line.strip()), "#")
+        assert not following.startswith("## ") or lines[i].startswith("# "), lines[i]
+    index = (tmp_path / "index.md").read_text()
+    assert "| [foo-driver.md](foo-driver.md) | FOO DRIVER | 1 | 0 | 0 | 1 | 0 |" in index
+
+
+def test_todo_json(tmp_path) -> None:
+    proc = _run("todo", str(MINI), "--out", str(tmp_path), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "todo.json").read_text())
+    (foo,) = [f for f in doc["files"] if f["name"] == "foo-driver.md"]
+    assert foo["to"] == ["Foo Maintainer <foo@example.org>"]
+    assert foo["patchsets"][0]["sites"][0]["path"] == "drivers/foo/foo.c"
+    assert foo["done"] == ["drivers/foo/foo.c:16"]

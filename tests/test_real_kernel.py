@@ -123,3 +123,44 @@ def test_whole_tree_summary() -> None:
     assert {s["status"] for s in sites("drivers/platform/goldfish/goldfish_pipe.c",
                                        "goldfish_pin_pages", "pin_user_pages_fast")} == {
         "converted"}
+
+
+# Files whose most specific MAINTAINERS section is compared with get_maintainer.pl's.
+MAINTAINED = ["fs/fuse/file.c", "block/bio.c", "fs/smb/client/file.c",
+              "drivers/gpu/drm/radeon/radeon_ttm.c", "kernel/events/uprobes.c",
+              "drivers/infiniband/core/umem.c", "drivers/misc/bcm-vk/bcm_vk_sg.c",
+              "net/tls/tls_sw.c", "arch/s390/kvm/interrupt.c", "drivers/vhost/vhost.c"]
+
+
+@pytest.mark.skipif(shutil.which("perl") is None, reason="no perl to run get_maintainer.pl")
+def test_sections_agree_with_get_maintainer() -> None:
+    tree = kernel_tree()
+    if tree is None:
+        pytest.skip("no Linux 6.1 tree")
+    ours = {s["path"]: s["section"] for s in scan()["sites"]}
+    for path in MAINTAINED:
+        out = subprocess.run(["perl", "scripts/get_maintainer.pl", "--no-git", "--no-keywords",
+                              "--sections", "-f", path], cwd=tree, capture_output=True,
+                             text=True, check=False).stdout
+        theirs = next(line.strip() for line in out.splitlines() if line.strip())
+        assert ours[path] == theirs, path
+
+
+def test_todo_files_for_the_named_groups(tmp_path) -> None:
+    tree = kernel_tree()
+    if tree is None:
+        pytest.skip("no Linux 6.1 tree")
+    out = subprocess.run([sys.executable, "-m", "gupaudit", "todo", str(tree), "--out",
+                          str(tmp_path)], capture_output=True, text=True, check=False,
+                         cwd=tempfile.gettempdir())
+    assert out.returncode == 0, out.stderr
+    expected = {"group-fuse.md": ("fs/fuse/", "Miklos Szeredi"),
+                "group-bio.md": ("block/", "Jens Axboe"),
+                "group-cifs.md": ("fs/smb/client/", "Steve French"),
+                "group-drm-amd.md": ("drivers/gpu/drm/radeon/", "Alex Deucher")}
+    for name, (prefix, maintainer) in expected.items():
+        lines = (tmp_path / name).read_text().splitlines()
+        to = next(line for line in lines if line.startswith("To: "))
+        assert maintainer in to, name
+        items = [line for line in lines if line.startswith(("- [ ] `", "- [x] `"))]
+        assert any(f"`{prefix}" in line for line in items), name

@@ -24,6 +24,8 @@ from collections import Counter
 from typing import Any, TextIO
 
 from gupaudit import __version__
+from gupaudit.group import groups_of
+from gupaudit.maintainers import Section
 from gupaudit.model import STATUS_ORDER, ScanResult, Site
 
 SCHEMA = 1
@@ -40,9 +42,16 @@ def site_record(s: Site) -> dict[str, Any]:
         "uses": [{"evidence": u.evidence, "api": u.api, "path": u.path or s.path,
                   "line": u.line, "function": u.function, "via": u.via} for u in s.uses],
         "escapes": list(s.escapes),
-        "subsystem": s.subsystem, "difficulty": s.difficulty, "confidence": s.confidence,
+        "subsystem": s.subsystem, "section": s.section, "groups": groups_of(s),
+        "difficulty": s.difficulty, "confidence": s.confidence,
         "reason": s.reason, "advice": s.advice,
     }
+
+
+def section_record(sec: Section) -> dict[str, Any]:
+    return {"title": sec.title, "maintainers": list(sec.maintainers),
+            "reviewers": list(sec.reviewers), "lists": list(sec.lists), "status": sec.status,
+            "trees": list(sec.trees)}
 
 
 def summary(result: ScanResult) -> dict[str, Any]:
@@ -70,6 +79,8 @@ def document(result: ScanResult) -> dict[str, Any]:
         "tree": {"path": result.tree, "kernel_version": result.era.kernel_version,
                  "api_era": result.era.name},
         "sites": [site_record(s) for s in result.sites],
+        "sections": {t: section_record(sec) for t, sec in sorted(result.sections.items())
+                     if any(s.section == t for s in result.sites)},
         "summary": summary(result),
     }
 
