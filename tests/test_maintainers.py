@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import FIXTURES
+
 from gupaudit import maintainers
 
 MINI = FIXTURES / "trees" / "mini"
