@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from gupaudit import __version__, fetch, group, pipeline
+from gupaudit import cache as cache_mod
 from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
@@ -34,6 +35,21 @@ def main(debug: bool) -> None:
         os.environ[_DEBUG_ENV] = "1"
 
 
+def _cache_options(fn):
+    fn = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(fn)
+    return click.option(
+        "--cache", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="The SQLite result cache (default: $XDG_CACHE_HOME/gupaudit/cache.sqlite3). "
+        "Only unchanged files are taken from it, keyed by content and analyser version; "
+        "a corrupt cache is set aside and rebuilt with a warning.")(fn)
+
+
+def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
+    if no_cache:
+        return None
+    return cache or cache_mod.default_path()
+
+
 @main.command()
 @click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
@@ -55,8 +71,10 @@ def main(debug: bool) -> None:
 @click.option("--subsystem", "subsystems", multiple=True, metavar="NAME",
               help="Only sites of this subsystem or named group (repeatable; case and "
               "substring of a MAINTAINERS title are accepted, e.g. --subsystem fuse).")
+@_cache_options
 def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
-         deep: bool, group_by: str | None, subsystems: tuple[str, ...]) -> None:
+         deep: bool, group_by: str | None, subsystems: tuple[str, ...],
+         cache: Path | None, no_cache: bool) -> None:
     """Report every get_user_pages-family site under TREE, grouped by subsystem.
 
     TREE is the top of a Linux source tree (a plain tree or a git work tree; .gitignore is
@@ -64,7 +82,8 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
     3 when TREE cannot be read; 4 when --output cannot be written; 1 for an internal error.
     """
     progress = _progress_printer() if sys.stderr.isatty() and fmt == "text" else None
-    result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep, group_by=group_by)
+    result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep, group_by=group_by,
+                           cache_path=_cache_path(cache, no_cache))
     if subsystems:
         result = group.only(result, subsystems)
     for warning in result.warnings:
@@ -91,8 +110,9 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
 @click.option("--deep", is_flag=True, help="As for scan.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
+@_cache_options
 def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
-         jobs: int | None) -> None:
+         jobs: int | None, cache: Path | None, no_cache: bool) -> None:
     """Write per-subsystem patch TODO lists for TREE into --out.
 
     One file per MAINTAINERS section with sites (To: its M:, Cc: its R: and L:), one per
@@ -101,7 +121,8 @@ def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
     acquisition and at each release for this tree's API era, and lists converted sites as
     done.
     """
-    result = pipeline.scan(tree, jobs=jobs, deep=deep, group_by=group_by)
+    result = pipeline.scan(tree, jobs=jobs, deep=deep, group_by=group_by,
+                           cache_path=_cache_path(cache, no_cache))
     for warning in result.warnings:
         click.echo(f"gupaudit: warning: {warning}", err=True)
     written = todo_report.write(result, out_dir, fmt)

@@ -20,10 +20,12 @@ SOURCE_SUFFIXES = (".c", ".h")
 SKIP_DIRS = frozenset({".git", ".pc", ".tmp_versions"})
 
 
-def walk(root: Path, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+def walk(root: Path, skip: frozenset[str] = frozenset(),
+         stamps: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
     """All C sources under root (relative paths) and the directories that could not be read.
 
     ``skip``: relative folders not to enter (generated register headers, see apis.toml).
+    ``stamps``, when given, is filled with each file's "mtime:size" (for the cache).
     """
     found: list[str] = []
     unreadable: list[str] = []
@@ -41,6 +43,9 @@ def walk(root: Path, skip: frozenset[str] = frozenset()) -> tuple[list[str], lis
                             stack.append(path)
                     elif entry.name.endswith(SOURCE_SUFFIXES):
                         found.append(path)
+                        if stamps is not None:
+                            st = entry.stat(follow_symlinks=False)
+                            stamps[path] = f"{st.st_mtime_ns}:{st.st_size}"
         except OSError:
             unreadable.append(rel or ".")
     found.sort()

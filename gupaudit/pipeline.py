@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from functools import cache
 from pathlib import Path
 
+from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit import discover, group
 from gupaudit import era as era_mod
@@ -129,6 +130,11 @@ def _analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site]
             data = fh.read()
     except OSError as exc:
         return [], f"{rel}: cannot read ({exc.strerror})"
+    return _analyse_bytes((rel, data, era, notifier_dirs))
+
+
+def _analyse_bytes(job: tuple[str, bytes, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
+    rel, data, era, notifier_dirs = job
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
     if not _api_call().search(_C_COMMENT.sub(b" ", data)):
@@ -195,47 +201,85 @@ def _replace(sites: list[Site], found: list[Site]) -> None:
 
 
 def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
-         deep: bool = False, group_by: str | None = None) -> ScanResult:
+         deep: bool = False, group_by: str | None = None,
+         cache_path: Path | None = None) -> ScanResult:
     """Scan a kernel tree (a plain tree or a git work tree) and classify every site.
 
     ``deep``: analyse the sites whose release was not found again with their directory
     as the unit (wrapper callers, helpers and struct fields in sibling files).
+    ``cache_path``: the SQLite cache to read and fill (None: no cache).
     """
     started = time.monotonic()
     _check_tree(root)
     cat = catalog_mod.load()
     era, warnings = tree_era(root)
-    paths, unreadable_dirs = discover.walk(root, cat.skip_dirs)
+    store = cache_mod.Cache.open(cache_path)
+    stamps: dict[str, str] | None = {} if store.db is not None else None
+    paths, unreadable_dirs = discover.walk(root, cat.skip_dirs, stamps)
     notifier_dirs = _notifier_dirs(root, paths)
     jobs = jobs or os.cpu_count() or 1
-    prefilter = discover.prefilter_jobs(root, paths, cat.prefilter_needles(),
+    version = cache_mod.analyser_version()
+    base = str(root.resolve())
+    abs_stamp = {f"{base}/{rel}": f"{stamp}:{version}" for rel, stamp in (stamps or {}).items()}
+    known = store.prefilter_known(abs_stamp)
+    unknown = [rel for rel in paths if f"{base}/{rel}" not in known]
+    cached_hits = [rel for rel in paths if known.get(f"{base}/{rel}")]
+    prefilter = discover.prefilter_jobs(root, unknown, cat.prefilter_needles(),
                                         tuple(n.encode() for n in cat.acquire), 4 * jobs)
     sites: list[Site] = []
     unreadable: list[str] = []
     candidates: list[str] = []
-
+    pending_keys: dict[str, str] = {}
     analysed = 0
 
-    def take(found: list[Site], warning: str | None) -> None:
+    def take(rel: str, found: list[Site], warning: str | None) -> None:
         nonlocal analysed
         analysed += 1
         sites.extend(found)
         if warning:
             warnings.append(warning)
+        elif rel in pending_keys:
+            store.remember_sites(pending_keys.pop(rel), found)
         if progress:
             progress(analysed, len(candidates))
 
-    def analysis_jobs(hits: list[str]) -> list[tuple[str, str, Era, frozenset[str]]]:
-        mine = [p for p in hits if not discover.is_definition_file(p, cat.definition_files)]
-        candidates.extend(mine)
-        return [(str(root), rel, era, notifier_dirs) for rel in mine]
+    def filtered(job: discover.Job, hits: list[str], bad: list[str]) -> None:
+        unreadable.extend(bad)
+        hit, skipped = set(hits), set(bad)
+        store.remember_prefilter((f"{base}/{rel}", abs_stamp[f"{base}/{rel}"], rel in hit)
+                                 for rel in job[1] if rel not in skipped
+                                 and f"{base}/{rel}" in abs_stamp)
+
+    def analysis_jobs(hits: list[str]) -> list[tuple[str, bytes, Era, frozenset[str]]]:
+        """Jobs for the files not in the cache; cached files are taken at once."""
+        work = []
+        for rel in hits:
+            if discover.is_definition_file(rel, cat.definition_files):
+                continue
+            candidates.append(rel)
+            try:
+                data = (root / rel).read_bytes()
+            except OSError as exc:
+                take(rel, [], f"{rel}: cannot read ({exc.strerror})")
+                continue
+            notifier = posixpath.dirname(rel) in notifier_dirs
+            key = cache_mod.site_key(data, rel, era.name, notifier)
+            found = store.sites(key)
+            if found is not None:
+                take(rel, found, None)
+                continue
+            pending_keys[rel] = key
+            work.append((rel, data, era, notifier_dirs))
+        return work
 
     if jobs == 1:
+        for work in analysis_jobs(cached_hits):
+            take(work[0], *_analyse_bytes(work))
         for job in prefilter:
             hits, bad = discover.matching(job)
-            unreadable.extend(bad)
+            filtered(job, hits, bad)
             for work in analysis_jobs(hits):
-                take(*_analyse_path(work))
+                take(work[0], *_analyse_bytes(work))
         for folder, (files, names) in (open_ends(sites) if deep else {}).items():
             _replace(sites, _analyse_dir((str(root), folder, tuple(sorted(files)), era,
                                           notifier_dirs, frozenset(names))))
@@ -244,17 +288,19 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
         # while the last slices of the tree are still being read.
         pool = ProcessPoolExecutor(jobs)
         try:
-            kinds = {pool.submit(discover.matching, job): "prefilter" for job in prefilter}
+            kinds: dict = {pool.submit(_analyse_bytes, w): w[0]
+                           for w in analysis_jobs(cached_hits)}
+            kinds.update({pool.submit(discover.matching, job): job for job in prefilter})
             while kinds:
                 done, _ = wait(kinds, return_when=FIRST_COMPLETED)
                 for future in done:
-                    if kinds.pop(future) == "prefilter":
-                        hits, bad = future.result()
-                        unreadable.extend(bad)
-                        for work in analysis_jobs(hits):
-                            kinds[pool.submit(_analyse_path, work)] = "analyse"
+                    what = kinds.pop(future)
+                    if isinstance(what, tuple):  # a prefilter job
+                        filtered(what, *future.result())
+                        for work in analysis_jobs(future.result()[0]):
+                            kinds[pool.submit(_analyse_bytes, work)] = work[0]
                     else:
-                        take(*future.result())
+                        take(what, *future.result())
             # Pass 2: sites whose pages left their file, with the directory as the unit.
             redo = [(str(root), folder, tuple(sorted(files)), era, notifier_dirs,
                      frozenset(names))
@@ -263,6 +309,8 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
                 _replace(sites, found)
         finally:
             pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
+    store.commit()
+    warnings.extend(store.warnings)
     if unreadable or unreadable_dirs:
         names = (unreadable_dirs + unreadable)[:3]
         warnings.append(f"{len(unreadable) + len(unreadable_dirs)} files or folders could not "
