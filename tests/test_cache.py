@@ -6,8 +6,8 @@ import os
 import shutil
 
 import pytest
-
 from conftest import FIXTURES
+
 from gupaudit import pipeline
 
 MINI = FIXTURES / "trees" / "mini"
