@@ -127,6 +127,28 @@ class Cache:
             return None
         return [_site_from(d) for d in json.loads(row[0])] if row else None
 
+    def tree_candidates(self, tree: str) -> list[str] | None:
+        """The files of a git tree (by id) that the prefilter kept, if known."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT data FROM trees WHERE key = ?",
+                                  (f"{tree}:{analyser_version()}",)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+            return None
+        return json.loads(row[0]) if row else None
+
+    def remember_tree_candidates(self, tree: str, paths: list[str]) -> None:
+        if self.db is None:
+            return
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO trees VALUES (?, ?)",
+                                (f"{tree}:{analyser_version()}", json.dumps(paths)))
+        except sqlite3.Error as exc:
+            self.warnings.append(f"could not save to the cache ({exc}); results are unaffected")
+
     def remember_sites(self, key: str, sites: list[Site]) -> None:
         self._sites.append((key, json.dumps([_site_to(s) for s in sites])))
 
@@ -155,9 +177,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     if version not in (0, SCHEMA):
         db.execute("DROP TABLE IF EXISTS prefilter")
         db.execute("DROP TABLE IF EXISTS sites")
+        db.execute("DROP TABLE IF EXISTS trees")
     db.execute("CREATE TABLE IF NOT EXISTS prefilter (path TEXT PRIMARY KEY, stamp TEXT, "
                "hit INTEGER)")
     db.execute("CREATE TABLE IF NOT EXISTS sites (key TEXT PRIMARY KEY, data TEXT)")
+    db.execute("CREATE TABLE IF NOT EXISTS trees (key TEXT PRIMARY KEY, data TEXT)")
     db.execute(f"PRAGMA user_version = {SCHEMA}")
     db.commit()
     return db

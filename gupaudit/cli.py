@@ -12,9 +12,11 @@ import click
 
 from gupaudit import __version__, fetch, group, pipeline
 from gupaudit import cache as cache_mod
+from gupaudit import history as history_mod
 from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
+from gupaudit.report import history as history_report
 from gupaudit.report import todo as todo_report
 
 _DEBUG_ENV = "GUPAUDIT_DEBUG"
@@ -147,6 +149,40 @@ def explain(tree: Path, location: str) -> None:
                          f"({len(sites)} in that file: lines "
                          f"{', '.join(str(s.line) for s in sites) or 'none'})")
     explain_report.render(site, tree, sys.stdout)
+
+
+@main.command("history")
+@click.argument("repo", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--revs", help="A revision range A..B (or one revision).")
+@click.option("--tags", help="Tags matching this glob, e.g. 'v6.*' (default: every tag).")
+@click.option("--every", type=click.IntRange(min=1), help="With --revs: every N-th commit "
+              "of the range, and its last.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--group-by", type=click.Choice(group.BY), default=None)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_cache_options
+def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | None, fmt: str,
+                output: Path | None, group_by: str | None, jobs: int | None,
+                cache: Path | None, no_cache: bool) -> None:
+    """Conversion progress over a kernel git repository's history.
+
+    Scans each revision straight from git objects (no checkout; the work tree is left
+    alone): counts per status, subsystem and rule, revision by revision. Files unchanged
+    between revisions come from the cache.
+    """
+    results = history_mod.history(repo, revs, tags, every, _cache_path(cache, no_cache),
+                                  jobs, group_by)
+    for _, result in results:
+        for warning in result.warnings:
+            click.echo(f"gupaudit: warning: {warning}", err=True)
+    if output is None:
+        history_report.render(results, sys.stdout, fmt)
+        return
+    buf = io.StringIO()
+    history_report.render(results, buf, fmt)
+    _write_atomically(output, buf.getvalue())
 
 
 @main.command("fetch")

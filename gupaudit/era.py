@@ -24,6 +24,10 @@ def kernel_version(root: Path) -> str | None:
         text = (root / "Makefile").read_bytes()[:4096]
     except OSError:
         return None
+    return version_of_makefile(text)
+
+
+def version_of_makefile(text: bytes) -> str | None:
     found = {k.decode(): v.decode() for k, v in _MAKE_VAR.findall(text)}
     if not found.get("VERSION"):
         return None
@@ -60,9 +64,14 @@ def detect(root: Path, catalog: Catalog) -> Era | None:
             texts.append((root / rel).read_text(encoding="utf-8", errors="replace"))
         except OSError:
             continue
+    return from_headers(texts, kernel_version(root), catalog)
+
+
+def from_headers(texts: list[str], version: str | None, catalog: Catalog) -> Era | None:
+    """The era from the headers' texts (a work tree's files or a revision's blobs)."""
     if not texts:
         return None
-    return era_from_apis(declared_apis("\n".join(texts), catalog), kernel_version(root))
+    return era_from_apis(declared_apis("\n".join(texts), catalog), version)
 
 
 def newest(catalog: Catalog) -> Era:

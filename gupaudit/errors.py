@@ -6,7 +6,8 @@ Stages raise these; only cli.py turns them into a line on stderr and an exit sta
 |------|---------|
 | 0    | the scan ran (findings or not) |
 | 1    | internal error (a bug in gupaudit; run again with --debug for the traceback) |
-| 2    | bad usage: unknown option or format, missing path, a file where a tree was expected |
+| 2    | bad usage: unknown option or format, missing path, a file where a tree was expected,
+|      | a revision or tag the repository does not have |
 | 3    | input that cannot be read (unreadable tree root) |
 | 4    | output that cannot be written (--output to a folder that does not exist, ...) |
 | 130  | interrupted (Ctrl-C) |
@@ -31,6 +32,10 @@ class InputError(GupauditError):
 
 class OutputError(GupauditError):
     exit_code = 4
+
+
+class BadRevision(UsageError):
+    """No such revision, tag or range in the repository."""
 
 
 class CatalogError(GupauditError):

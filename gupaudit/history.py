@@ -1,0 +1,174 @@
+"""Conversion progress over git history: a scan per revision, read from git objects.
+
+No checkout: each revision's blobs are read through gitpython, the user's work tree and
+index are untouched. The prefilter of a revision is ``git grep -l`` on that revision (one
+process per revision, not per file), remembered in the cache by tree id; each candidate
+blob's sites come from the cache by content, so a file unchanged between releases is
+analysed once. Per revision the result is a ``ScanResult``, the same a plain scan of that
+revision's files gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+import posixpath
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from gupaudit import cache as cache_mod
+from gupaudit import catalog as catalog_mod
+from gupaudit import discover, group
+from gupaudit import era as era_mod
+from gupaudit import maintainers as maintainers_mod
+from gupaudit.errors import BadRevision, InputError, UsageError
+from gupaudit.model import ScanResult, Site
+from gupaudit.pipeline import _analyse_bytes
+
+
+@dataclass(frozen=True)
+class Revision:
+    name: str  # what the user would call it: a tag, or a short id
+    commit: git.Commit
+
+
+def open_repo(path: Path) -> git.Repo:
+    if not path.exists():
+        raise UsageError(f"{path}: no such directory")
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise UsageError(f"{path} is not a git repository; pass a kernel git checkout") from exc
+
+
+def revisions(repo: git.Repo, revs: str | None = None, tags: str | None = None,
+              every: int | None = None) -> list[Revision]:
+    """The revisions to scan, oldest first.
+
+    ``revs``: ``A..B`` (the commits of the range, with every ``every``-th kept and B always)
+    or a single revision; ``tags``: a glob over tag names (``v6.*``); neither: every tag,
+    or HEAD when the repository has none.
+    """
+    try:
+        if tags is not None or (revs is None and repo.tags):
+            pattern = tags or "*"
+            found = [Revision(t.name, t.commit) for t in repo.tags
+                     if fnmatch.fnmatchcase(t.name, pattern)]
+            if not found:
+                raise BadRevision(f"no tag matches {pattern!r}")
+            found.sort(key=lambda r: r.commit.committed_date)
+            return found
+        if revs is None:
+            return [Revision("HEAD", repo.head.commit)]
+        if ".." in revs:
+            commits = list(reversed(list(repo.iter_commits(revs))))
+            if not commits:
+                raise BadRevision(f"{revs} holds no commit")
+            if every and every > 1:
+                commits = commits[::every] + ([commits[-1]] if (len(commits) - 1) % every else [])
+            return [Revision(c.hexsha[:12], c) for c in commits]
+        return [Revision(revs, repo.commit(revs))]
+    except (git.BadName, git.GitCommandError, ValueError) as exc:
+        raise BadRevision(f"{revs or tags}: no such revision in {repo.working_dir}") from exc
+
+
+def _blob(commit: git.Commit, path: str) -> bytes | None:
+    try:
+        return commit.tree[path].data_stream.read()
+    except KeyError:
+        return None
+
+
+def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
+    args = ["-l", "-F", "--no-color"]
+    for name in names:
+        args += ["-e", name]
+    try:
+        out = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h")
+    except git.GitCommandError as exc:
+        if exc.status == 1:  # git grep: nothing found
+            return []
+        raise InputError(f"git grep failed on {commit.hexsha[:12]}: {exc.stderr.strip()}") from exc
+    prefix = commit.hexsha + ":"
+    return sorted(line[len(prefix):] for line in out.splitlines() if line.startswith(prefix))
+
+
+def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
+                  pool: ProcessPoolExecutor | None, group_by: str | None = None) -> ScanResult:
+    started = time.monotonic()
+    cat = catalog_mod.load()
+    commit = rev.commit
+    texts = [b.decode("utf-8", "replace") for b in
+             (_blob(commit, h) for h in era_mod.HEADERS) if b is not None]
+    makefile = _blob(commit, "Makefile")
+    version = era_mod.version_of_makefile(makefile[:4096]) if makefile else None
+    era = era_mod.from_headers(texts, version, cat)
+    warnings: list[str] = []
+    if era is None:
+        era = era_mod.newest(cat)
+        warnings.append(f"{rev.name} does not look like a kernel tree (no include/linux/mm.h)")
+    tree_id = commit.tree.hexsha
+    candidates = store.tree_candidates(tree_id)
+    if candidates is None:
+        candidates = [p for p in _grep(repo, commit, sorted(cat.acquire))
+                      if not discover.is_definition_file(p, cat.definition_files)
+                      and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
+        store.remember_tree_candidates(tree_id, candidates)
+    marked = [p for p in _grep(repo, commit, sorted(cat.notifiers))
+              if cat.notifier_file.search(p)]
+    notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
+                              if not discover.is_definition_file(p, cat.definition_files))
+    sites: list[Site] = []
+    work, keys = [], []
+    for rel in candidates:
+        data = _blob(commit, rel)
+        if data is None:
+            continue
+        key = cache_mod.site_key(data, rel, era.name, posixpath.dirname(rel) in notifier_dirs)
+        found = store.sites(key)
+        if found is not None:
+            sites.extend(found)
+        else:
+            work.append((rel, data, era, notifier_dirs))
+            keys.append(key)
+    results = pool.map(_analyse_bytes, work, chunksize=2) if pool else map(_analyse_bytes, work)
+    for key, (found, warning) in zip(keys, results, strict=True):
+        sites.extend(found)
+        if warning:
+            warnings.append(warning)
+        else:
+            store.remember_sites(key, found)
+    store.commit()
+    sites.sort(key=lambda s: (s.path, s.line, s.column))
+    text = _blob(commit, "MAINTAINERS")
+    table = maintainers_mod.parse(text.decode("utf-8", "replace")) if text else None
+    grouped, sections = group.assign(sites, table, group_by)
+    return ScanResult(f"{repo.working_dir}@{rev.name}", era, tuple(grouped), 0, len(candidates),
+                      tuple(warnings), time.monotonic() - started, sections,
+                      group_by or ("section" if table else "path"))
+
+
+def history(path: Path, revs: str | None = None, tags: str | None = None,
+            every: int | None = None, cache_path: Path | None = None,
+            jobs: int | None = None, group_by: str | None = None
+            ) -> list[tuple[Revision, ScanResult]]:
+    """One result per revision, oldest first."""
+    repo = open_repo(path)
+    chosen = revisions(repo, revs, tags, every)
+    store = cache_mod.Cache.open(cache_path)
+    jobs = jobs or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        out = [(rev, scan_revision(repo, rev, store, pool, group_by)) for rev in chosen]
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    if store.warnings and out:
+        rev, last = out[-1]
+        out[-1] = (rev, dataclasses.replace(last, warnings=last.warnings + tuple(store.warnings)))
+    return out
