@@ -8,8 +8,8 @@ import sys
 import tempfile
 
 import pytest
-
 from conftest import FIXTURES
+
 from gupaudit import history, pipeline
 
 MINI = FIXTURES / "trees" / "mini"
