@@ -17,6 +17,7 @@ from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
 from gupaudit.report import history as history_report
+from gupaudit.report import html as html_report
 from gupaudit.report import todo as todo_report
 
 _DEBUG_ENV = "GUPAUDIT_DEBUG"
@@ -183,6 +184,45 @@ def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | Non
     buf = io.StringIO()
     history_report.render(results, buf, fmt)
     _write_atomically(output, buf.getvalue())
+
+
+@main.command()
+@click.argument("source", metavar="TREE_OR_REPO",
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              required=True, help="Folder for index.html and todo/ (files gupaudit did not "
+              "write there are left alone).")
+@click.option("--revs", help="A revision range A..B of a git repository, for the trend.")
+@click.option("--tags", help="Tags matching this glob (e.g. 'v*'), for the trend.")
+@click.option("--every", type=click.IntRange(min=1), help="With --revs: every N-th commit.")
+@click.option("--group-by", type=click.Choice(group.BY), default=None)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_cache_options
+def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
+              every: int | None, group_by: str | None, jobs: int | None,
+              cache: Path | None, no_cache: bool) -> None:
+    """Write the HTML conversion dashboard for a tree, or for revisions of a repository.
+
+    Overall progress, per-subsystem bars, the trend per status and per subsystem across
+    revisions (with --revs or --tags), the findings table with filters, and per-site
+    detail; the TODO lists go to todo/ beside it. One folder, no network at view time.
+    """
+    cache_path = _cache_path(cache, no_cache)
+    if revs or tags:
+        found = history_mod.history(source, revs, tags, every, cache_path, jobs, group_by)
+        results = [(rev.name, res) for rev, res in found]
+    else:
+        result = pipeline.scan(source, jobs=jobs, group_by=group_by, cache_path=cache_path)
+        results = [(source.name or str(source), result)]
+    for _, result in results:
+        for warning in result.warnings:
+            click.echo(f"gupaudit: warning: {warning}", err=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from exc
+    index = html_report.write(results, out_dir)
+    click.echo(f"gupaudit: wrote {index}", err=True)
 
 
 @main.command("fetch")

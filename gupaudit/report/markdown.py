@@ -29,8 +29,8 @@ from gupaudit.model import STATUS_ORDER, ScanResult, Site, Status
 @cache
 def environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(resource("templates")),
-                              autoescape=False, keep_trailing_newline=True,
-                              undefined=jinja2.StrictUndefined)
+                              autoescape=jinja2.select_autoescape(["html.j2"]),
+                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
 
 def _work_first(item: tuple[str, Counter]) -> tuple[int, str]:

@@ -135,7 +135,7 @@ def write(result: ScanResult, out_dir: Path, fmt: str = "markdown") -> list[Path
         doc = {"schema": 1, "tree": {"path": result.tree, "kernel_version": version,
                                      "api_era": result.era.name},
                "files": [_json_file(f) for f in todo]}
-        written.append(_atomic(out_dir / "todo.json", json.dumps(doc, indent=1) + "\n"))
+        written.append(atomic_write(out_dir / "todo.json", json.dumps(doc, indent=1) + "\n"))
         return written
     env = environment()
     page = env.get_template("todo.md.j2")
@@ -143,13 +143,13 @@ def write(result: ScanResult, out_dir: Path, fmt: str = "markdown") -> list[Path
         text = page.render(title=f["title"], section=f["section"], version=version,
                            era=result.era.name, counts=f["counts"], patchsets=f["patchsets"],
                            unknown=f["unknown"], done=f["done"], fine=f["fine"])
-        written.append(_atomic(out_dir / f["name"], text))
+        written.append(atomic_write(out_dir / f["name"], text))
     index = env.get_template("todo_index.md.j2").render(
         version=version, era=result.era.name,
         files=[{"name": f["name"], "title": f["title"], "todo": f["todo"],
                 "mismatch": f["mismatch"], "unknown": f["unknown_n"], "done": f["done_n"],
                 "fine": f["fine_n"]} for f in todo])
-    written.append(_atomic(out_dir / "index.md", index))
+    written.append(atomic_write(out_dir / "index.md", index))
     return written
 
 
@@ -172,7 +172,7 @@ def _json_file(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _atomic(path: Path, text: str) -> Path:
+def atomic_write(path: Path, text: str) -> Path:
     tmp = path.with_name(f".{path.name}.gupaudit-tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
