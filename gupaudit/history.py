@@ -61,8 +61,7 @@ def revisions(repo: git.Repo, revs: str | None = None, tags: str | None = None,
                      if fnmatch.fnmatchcase(t.name, pattern)]
             if not found:
                 raise BadRevision(f"no tag matches {pattern!r}")
-            found.sort(key=lambda r: r.commit.committed_date)
-            return found
+            return _oldest_first(repo, found)
         if revs is None:
             return [Revision("HEAD", repo.head.commit)]
         if ".." in revs:
@@ -75,6 +74,13 @@ def revisions(repo: git.Repo, revs: str | None = None, tags: str | None = None,
         return [Revision(revs, repo.commit(revs))]
     except (git.BadName, git.GitCommandError, ValueError) as exc:
         raise BadRevision(f"{revs or tags}: no such revision in {repo.working_dir}") from exc
+
+
+def _oldest_first(repo: git.Repo, revs: list[Revision]) -> list[Revision]:
+    """By the number of commits behind each (its place in history), not by commit date:
+    dates lie (a repository of release tarballs dates each commit by a file's mtime)."""
+    depth = {r.commit.hexsha: int(repo.git.rev_list("--count", r.commit.hexsha)) for r in revs}
+    return sorted(revs, key=lambda r: (depth[r.commit.hexsha], r.commit.committed_date))
 
 
 def _blob(commit: git.Commit, path: str) -> bytes | None:
@@ -119,8 +125,11 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
                       if not discover.is_definition_file(p, cat.definition_files)
                       and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
         store.remember_tree_candidates(tree_id, candidates)
-    marked = [p for p in _grep(repo, commit, sorted(cat.notifiers))
-              if cat.notifier_file.search(p)]
+    marked = store.tree_candidates(tree_id + ":notifier")
+    if marked is None:
+        marked = [p for p in _grep(repo, commit, sorted(cat.notifiers))
+                  if cat.notifier_file.search(p)]
+        store.remember_tree_candidates(tree_id + ":notifier", marked)
     notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
                               if not discover.is_definition_file(p, cat.definition_files))
     sites: list[Site] = []
