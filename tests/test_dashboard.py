@@ -13,11 +13,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES
+from test_history import repo  # noqa: F401 - the two-tag repository fixture
+
 from gupaudit import history, pipeline
 from gupaudit.report import html
-from test_history import repo  # noqa: F401 - the two-tag repository fixture
 
 MINI = FIXTURES / "trees" / "mini"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
