@@ -211,9 +211,12 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
     if revs or tags:
         found = history_mod.history(source, revs, tags, every, cache_path, jobs, group_by)
         results = [(rev.name, res) for rev, res in found]
+        last = found[-1][0].commit if found else None
+        reader = (lambda path: history_mod.blob(last, path)) if last else None
     else:
         result = pipeline.scan(source, jobs=jobs, group_by=group_by, cache_path=cache_path)
         results = [(source.name or str(source), result)]
+        reader = lambda path: _read_or_none(source / path)  # noqa: E731
     for _, result in results:
         for warning in result.warnings:
             click.echo(f"gupaudit: warning: {warning}", err=True)
@@ -221,7 +224,7 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from exc
-    index = html_report.write(results, out_dir)
+    index = html_report.write(results, out_dir, reader)
     click.echo(f"gupaudit: wrote {index}", err=True)
 
 
@@ -236,6 +239,13 @@ def fetch_cmd(version: str | None, dest: Path | None) -> None:
     tree fetched before. Example: gupaudit scan "$(gupaudit fetch)".
     """
     click.echo(str(fetch.fetch(version, dest)))
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

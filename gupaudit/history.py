@@ -83,7 +83,7 @@ def _oldest_first(repo: git.Repo, revs: list[Revision]) -> list[Revision]:
     return sorted(revs, key=lambda r: (depth[r.commit.hexsha], r.commit.committed_date))
 
 
-def _blob(commit: git.Commit, path: str) -> bytes | None:
+def blob(commit: git.Commit, path: str) -> bytes | None:
     try:
         return commit.tree[path].data_stream.read()
     except KeyError:
@@ -110,8 +110,8 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
     cat = catalog_mod.load()
     commit = rev.commit
     texts = [b.decode("utf-8", "replace") for b in
-             (_blob(commit, h) for h in era_mod.HEADERS) if b is not None]
-    makefile = _blob(commit, "Makefile")
+             (blob(commit, h) for h in era_mod.HEADERS) if b is not None]
+    makefile = blob(commit, "Makefile")
     version = era_mod.version_of_makefile(makefile[:4096]) if makefile else None
     era = era_mod.from_headers(texts, version, cat)
     warnings: list[str] = []
@@ -135,7 +135,7 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
     sites: list[Site] = []
     work, keys = [], []
     for rel in candidates:
-        data = _blob(commit, rel)
+        data = blob(commit, rel)
         if data is None:
             continue
         key = cache_mod.site_key(data, rel, era.name, posixpath.dirname(rel) in notifier_dirs)
@@ -154,7 +154,7 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
             store.remember_sites(key, found)
     store.commit()
     sites.sort(key=lambda s: (s.path, s.line, s.column))
-    text = _blob(commit, "MAINTAINERS")
+    text = blob(commit, "MAINTAINERS")
     table = maintainers_mod.parse(text.decode("utf-8", "replace")) if text else None
     grouped, sections = group.assign(sites, table, group_by)
     return ScanResult(f"{repo.working_dir}@{rev.name}", era, tuple(grouped), 0, len(candidates),

@@ -8,6 +8,7 @@ time: it works from file://.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -70,6 +71,23 @@ def trend_chart(revisions: list[str], series: dict[Status, list[int]], width: in
     return "".join(out)
 
 
+def _snippets(result: ScanResult, source: Callable[[str], bytes | None]
+              ) -> dict[tuple[str, int], str]:
+    """The acquisition line of every site, and the release lines in the same file."""
+    out: dict[tuple[str, int], str] = {}
+    for path in sorted({s.path for s in result.sites}):
+        data = source(path)
+        if data is None:
+            continue
+        lines = data.decode("utf-8", "replace").splitlines()
+        wanted = {s.line for s in result.sites if s.path == path}
+        wanted |= {r.line for s in result.sites for r in s.releases if r.path == path}
+        for n in wanted:
+            if 0 < n <= len(lines):
+                out[(path, n)] = lines[n - 1].strip()[:160]
+    return out
+
+
 def sparkline(values: list[int], width: int = 120, height: int = 22) -> str:
     top = max([1, *values])
     n = len(values)
@@ -80,8 +98,12 @@ def sparkline(values: list[int], width: int = 120, height: int = 22) -> str:
             f'points="{pts}"><title>{" → ".join(map(str, values))}</title></polyline></svg>')
 
 
-def write(results: list[tuple[str, ScanResult]], out_dir: Path) -> Path:
-    """Write the dashboard for these revisions (oldest first; the last is shown in full)."""
+def write(results: list[tuple[str, ScanResult]], out_dir: Path,
+          source: Callable[[str], bytes | None] | None = None) -> Path:
+    """Write the dashboard for these revisions (oldest first; the last is shown in full).
+
+    ``source(path)`` gives a file's bytes for the snippets of the per-site detail.
+    """
     name, result = results[-1]
     todo_dir = out_dir / "todo"
     todo_files = {f["title"]: f"todo/{f['name']}" for f in todo_report.files(result)}
@@ -107,7 +129,9 @@ def write(results: list[tuple[str, ScanResult]], out_dir: Path) -> Path:
         series = {st: [sum(1 for s in res.sites if s.status is st) for _, res in results]
                   for st in STATUS_ORDER}
         trend = trend_chart([n for n, _ in results], series)
+    snippets = _snippets(result, source) if source else {}
     html = environment().get_template("dashboard.html.j2").render(
+        snippets=snippets,
         title=escape(name), version=result.era.kernel_version or "?", era=result.era.name,
         sites=result.sites, files=len({s.path for s in result.sites}),
         tool_version=__version__, statuses=[st.value for st in STATUS_ORDER],
