@@ -13,7 +13,14 @@ import click
 from gupaudit import __version__, fetch, group, pipeline
 from gupaudit import cache as cache_mod
 from gupaudit import history as history_mod
-from gupaudit.errors import INTERRUPTED, GupauditError, OutputError, UsageError
+from gupaudit.errors import (
+    FINDINGS,
+    INTERNAL,
+    INTERRUPTED,
+    GupauditError,
+    OutputError,
+    UsageError,
+)
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
 from gupaudit.report import history as history_report
@@ -56,8 +63,9 @@ def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
 @main.command()
 @click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
-              show_default=True, help="text: summary table and path:line: findings; "
-              "json: versioned schema (see README); markdown: a checklist per subsystem.")
+              show_default=True, help="text: summary table and gcc-style path:line:col: "
+              "findings; json: versioned schema (see README); markdown: a checklist per "
+              "subsystem; sarif: SARIF 2.1.0; csv: a row per site.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 @click.option("--show", type=click.Choice(["findings", "all"]), default="findings",
@@ -74,15 +82,19 @@ def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
 @click.option("--subsystem", "subsystems", multiple=True, metavar="NAME",
               help="Only sites of this subsystem or named group (repeatable; case and "
               "substring of a MAINTAINERS title are accepted, e.g. --subsystem fuse).")
+@click.option("--fail-on", type=click.Choice(["mismatch", "unconverted", "any"]),
+              help="Exit 1 when a site is a mismatch; or unconverted or a mismatch; or has "
+              "any finding or needs a look (unknown). For CI.")
 @_cache_options
 def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
          deep: bool, group_by: str | None, subsystems: tuple[str, ...],
-         cache: Path | None, no_cache: bool) -> None:
+         fail_on: str | None, cache: Path | None, no_cache: bool) -> None:
     """Report every get_user_pages-family site under TREE, grouped by subsystem.
 
     TREE is the top of a Linux source tree (a plain tree or a git work tree; .gitignore is
-    not honoured). Exit status: 0 when the scan ran, whatever it found; 2 for bad usage;
-    3 when TREE cannot be read; 4 when --output cannot be written; 1 for an internal error.
+    not honoured). Exit status: 0 when the scan ran (and nothing matched --fail-on); 1 when
+    sites matched --fail-on; 2 for bad usage; 3 when TREE cannot be read; 4 when --output
+    cannot be written; 70 for an internal error.
     """
     progress = _progress_printer() if sys.stderr.isatty() and fmt == "text" else None
     result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep, group_by=group_by,
@@ -94,10 +106,20 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
     render = FORMATS[fmt]
     if output is None:
         render(result, sys.stdout, sys.stdout.isatty(), show)
-        return
-    buf = io.StringIO()
-    render(result, buf, False, show)
-    _write_atomically(output, buf.getvalue())
+    else:
+        buf = io.StringIO()
+        render(result, buf, False, show)
+        _write_atomically(output, buf.getvalue())
+    if fail_on and failing(result, fail_on):
+        sys.exit(FINDINGS)
+
+
+def failing(result, fail_on: str) -> list:
+    """The sites that make --fail-on fail."""
+    bad = {"mismatch": {"mismatch"}, "unconverted": {"mismatch", "unconverted"},
+           "any": {"mismatch", "unconverted", "unknown"}}[fail_on]
+    return [s for s in result.sites
+            if s.status.value in bad or (fail_on == "any" and s.rules)]
 
 
 @main.command()
@@ -283,4 +305,4 @@ def run() -> None:
             traceback.print_exc()
         click.echo(f"gupaudit: internal error: {type(exc).__name__}: {exc} "
                    "(run with --debug for the traceback)", err=True)
-        sys.exit(1)
+        sys.exit(INTERNAL)

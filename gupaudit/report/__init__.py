@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from gupaudit.model import ScanResult
+from gupaudit.report import csv as csv_report
 from gupaudit.report import json as json_report
-from gupaudit.report import markdown, terminal
+from gupaudit.report import markdown, sarif, terminal
 
 Render = Callable[[ScanResult, TextIO, bool, str], None]
 
@@ -18,4 +19,6 @@ FORMATS: dict[str, Render] = {
     "text": terminal.render,
     "json": json_report.render,
     "markdown": markdown.render,
+    "sarif": sarif.render,
+    "csv": csv_report.render,
 }

@@ -6,10 +6,11 @@ Example::
      subsystem              sites  unconverted  mismatch  converted  gup-ok  unknown
      drivers/infiniband/hw      7            0         0          7       0        0
      ...
-    drivers/misc/foo.c:120: GUP101 get_user_pages_fast() pages are used for DMA and ...
+    drivers/misc/foo.c:120:8: warning: get_user_pages_fast() pages are used for DMA ... [GUP101]
 
-Finding lines are ``path:line: ID message`` (compiler style, so editors can jump to them);
-sites with no rule but a status that needs a look (unknown) follow as ``path:line: status``.
+Finding lines are gcc-style ``path:line:col: warning: message [ID]`` (mismatches are
+``error``), so editors' quickfix lists and CI annotators read them; sites with no rule but
+a status that needs a look (unknown) follow as ``note`` lines with the pseudo-rule GUP000.
 Colour is used only on a terminal.
 """
 
@@ -37,14 +38,27 @@ def render(result: ScanResult, out: TextIO, color: bool = False, show: str = "fi
                   f"({result.files_scanned} files scanned, {result.seconds:.1f} s)")
     if result.sites:
         console.print(_table(result))
+    for line, status in finding_lines(result, show):
+        console.print(line, markup=False, style=_STYLE[status] if color else None)
+
+
+_ERRORS = {"GUP102", "GUP103"}
+
+
+def finding_lines(result: ScanResult, show: str = "findings") -> list[tuple[str, Status]]:
+    """gcc-style ``path:line:col: warning: message [ID]`` lines, which editors' quickfix
+    lists and CI annotators read: one per finding, then a note per site that needs a look
+    (unknown; with --show all, every site)."""
+    out = []
     for s in result.sites:
         for rid, message in s.messages:
-            console.print(f"{s.path}:{s.line}: {rid} {message}", markup=False,
-                          style=_STYLE[s.status] if color else None)
+            level = "error" if rid in _ERRORS else "warning"
+            out.append((f"{s.path}:{s.line}:{s.column}: {level}: {message} [{rid}]", s.status))
     for s in result.sites:
-        if (show == "all" and not s.messages) or (s.status is Status.UNKNOWN and not s.messages):
-            console.print(f"{s.path}:{s.line}: {s.status.value} {s.api}() in {s.function}(): "
-                          f"{s.reason}", markup=False, style=_STYLE[s.status] if color else None)
+        if not s.messages and (show == "all" or s.status is Status.UNKNOWN):
+            out.append((f"{s.path}:{s.line}:{s.column}: note: {s.status.value}: {s.api}() in "
+                        f"{s.function}(): {s.reason} [GUP000]", s.status))
+    return out
 
 
 def _table(result: ScanResult) -> Table:
