@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import os
 import sys
 import traceback
@@ -12,6 +14,7 @@ import click
 
 from gupaudit import __version__, fetch, group, pipeline
 from gupaudit import cache as cache_mod
+from gupaudit import check as check_mod
 from gupaudit import history as history_mod
 from gupaudit.errors import (
     FINDINGS,
@@ -248,6 +251,56 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
         raise OutputError(f"cannot create {out_dir}: {exc.strerror}") from exc
     index = html_report.write(results, out_dir, reader)
     click.echo(f"gupaudit: wrote {index}", err=True)
+
+
+@main.command("check")
+@click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--since", metavar="REV", help="Compare the work tree with REV (uncommitted "
+              "changes included): what you are about to send.")
+@click.option("--range", "range_", metavar="A..B", help="Compare revision B with A: a patch "
+              "series under review.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--fail-on", type=click.Choice(["mismatch", "unconverted", "any"]),
+              help="Exit 1 when a touched site ends as a mismatch; or unconverted or a "
+              "mismatch; or with any finding.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_cache_options
+def check_cmd(tree: Path, since: str | None, range_: str | None, fmt: str,
+              fail_on: str | None, jobs: int | None, cache: Path | None,
+              no_cache: bool) -> None:
+    """Only the sites a change touches, with their verdict before and after.
+
+    A site is touched when its acquisition, a use or a release sits on a line the diff adds
+    or changes. Each gets a word for what happened: new-problem, newly-converted, fixed,
+    still-unconverted, changed, new, gone.
+    """
+    changes, after = check_mod.check(tree, since, range_, _cache_path(cache, no_cache), jobs)
+    if fmt == "json":
+        json.dump({"schema": 1, "changes": [check_record(c) for c in changes]}, sys.stdout,
+                  indent=1)
+        sys.stdout.write("\n")
+    else:
+        for c in changes:
+            a = c.anchor
+            before = c.before.status.value if c.before else "-"
+            now = c.site.status.value if c.site else "-"
+            level = "warning" if c.kind == "new-problem" else "note"
+            rules = f" [{' '.join(c.site.rules)}]" if c.site and c.site.rules else ""
+            click.echo(f"{a.path}:{a.line}:{a.column}: {level}: {c.kind}: {a.api}() in "
+                       f"{a.function}(): {before} -> {now}{rules}")
+        click.echo(f"{len(changes)} touched sites", err=True)
+    if fail_on and failing(dataclasses.replace(after, sites=tuple(
+            c.site for c in changes if c.site)), fail_on):
+        sys.exit(FINDINGS)
+
+
+def check_record(c) -> dict:
+    def brief(s):
+        return None if s is None else {"path": s.path, "line": s.line, "function": s.function,
+                                       "api": s.api, "status": s.status.value,
+                                       "rules": list(s.rules)}
+    return {"kind": c.kind, "before": brief(c.before), "after": brief(c.site)}
 
 
 @main.command("fetch")
