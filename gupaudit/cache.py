@@ -33,10 +33,19 @@ from gupaudit.model import Family, Guard, Release, Site, Status, Use
 SCHEMA = 1
 
 
+_SALT = {"config": ""}
+
+
+def configure(digest: str) -> None:
+    """The tree's config digest becomes part of every key (config.py)."""
+    _SALT["config"] = digest
+    analyser_version.cache_clear()
+
+
 @cache
 def analyser_version() -> str:
-    """A digest of everything that decides a verdict: code, catalogues, queries."""
-    h = hashlib.sha1(__version__.encode())
+    """A digest of everything that decides a verdict: code, catalogues, queries, config."""
+    h = hashlib.sha1((__version__ + _SALT["config"]).encode())
     here = Path(__file__).resolve().parent
     for path in sorted([*here.rglob("*.py"), *here.glob("*.toml"),
                         *resource("queries").glob("*.scm")]):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from gupaudit.errors import CatalogError
+from gupaudit.errors import CatalogError, UsageError
 from gupaudit.model import Family
 
 _HERE = Path(__file__).resolve().parent
@@ -94,11 +94,9 @@ class Catalog:
 
         Shared stems keep the list short, since each needle costs a pass over the tree's bytes.
         """
-        stems = ("_user_page", "iov_iter_", "_pin_folios", "extract_iter_to_sg")
-        names = set(self.acquire)
-        for name in names:
-            if not any(stem in name for stem in stems):
-                raise CatalogError(f"apis.toml: {name} is not covered by the byte prefilter")
+        stems = ["_user_page", "iov_iter_", "_pin_folios", "extract_iter_to_sg"]
+        # A configured wrapper no stem covers is a needle of its own.
+        stems += sorted(n for n in self.acquire if not any(stem in n for stem in stems))
         return tuple(s.encode() for s in stems)
 
 
@@ -113,10 +111,25 @@ def _load_toml(name: str) -> dict:
         raise CatalogError(f"cannot load {name}: {exc}") from exc
 
 
+_EXTRA: dict[str, dict] = {"acquire": {}, "release": {}}
+
+
+def configure(acquire: dict, release: dict) -> None:
+    """Extra acquisition and release APIs from a tree's config (config.py)."""
+    _EXTRA["acquire"], _EXTRA["release"] = dict(acquire), dict(release)
+    load.cache_clear()
+
+
 @cache
 def load() -> Catalog:
-    """Read and validate both catalogues (once per process)."""
+    """Read and validate both catalogues (once per process), with the configured extras."""
     apis = _load_toml("apis.toml")
+    for kind in ("acquire", "release"):
+        for name, rec in _EXTRA[kind].items():
+            if kind == "acquire" and rec.get("family") not in {f.value for f in Family}:
+                raise UsageError(f"config: acquire.{name}: family must be one of "
+                                 "get, pin, iter-get, iter-extract")
+            apis[kind][name] = rec
     rules_raw = _load_toml("rules.toml")
     acquire = {}
     for name, rec in apis["acquire"].items():

@@ -15,6 +15,7 @@ import click
 from gupaudit import __version__, fetch, group, pipeline
 from gupaudit import cache as cache_mod
 from gupaudit import check as check_mod
+from gupaudit import config as config_mod
 from gupaudit import history as history_mod
 from gupaudit.errors import (
     FINDINGS,
@@ -49,12 +50,23 @@ def main(debug: bool) -> None:
 
 
 def _cache_options(fn):
+    """--cache/--no-cache, and --config (the tree's settings travel with its cache)."""
+    fn = click.option("--config", "config_file", type=click.Path(dir_okay=False,
+                      path_type=Path), help=f"Settings file (default: {config_mod.NAME} at "
+                      "the top of the tree, when there is one): excludes, extra wrapper and "
+                      "release APIs, groups, a source-link URL template.")(fn)
     fn = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(fn)
     return click.option(
         "--cache", type=click.Path(dir_okay=False, path_type=Path), default=None,
         help="The SQLite result cache (default: $XDG_CACHE_HOME/gupaudit/cache.sqlite3). "
         "Only unchanged files are taken from it, keyed by content and analyser version; "
         "a corrupt cache is set aside and rebuilt with a warning.")(fn)
+
+
+def _configure(tree: Path, config_file: Path | None) -> config_mod.Config:
+    cfg = config_mod.load(tree, config_file)
+    config_mod.apply(cfg)
+    return cfg
 
 
 def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
@@ -91,7 +103,8 @@ def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
 @_cache_options
 def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
          deep: bool, group_by: str | None, subsystems: tuple[str, ...],
-         fail_on: str | None, cache: Path | None, no_cache: bool) -> None:
+         fail_on: str | None, cache: Path | None, no_cache: bool,
+         config_file: Path | None) -> None:
     """Report every get_user_pages-family site under TREE, grouped by subsystem.
 
     TREE is the top of a Linux source tree (a plain tree or a git work tree; .gitignore is
@@ -100,8 +113,10 @@ def scan(tree: Path, fmt: str, output: Path | None, show: str, jobs: int | None,
     cannot be written; 70 for an internal error.
     """
     progress = _progress_printer() if sys.stderr.isatty() and fmt == "text" else None
+    cfg = _configure(tree, config_file)
     result = pipeline.scan(tree, jobs=jobs, progress=progress, deep=deep, group_by=group_by,
-                           cache_path=_cache_path(cache, no_cache))
+                           cache_path=_cache_path(cache, no_cache), exclude=cfg.exclude)
+    result = dataclasses.replace(result, url_template=cfg.url)
     if subsystems:
         result = group.only(result, subsystems)
     for warning in result.warnings:
@@ -140,7 +155,8 @@ def failing(result, fail_on: str) -> list:
               help="Worker processes (default: one per core).")
 @_cache_options
 def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
-         jobs: int | None, cache: Path | None, no_cache: bool) -> None:
+         jobs: int | None, cache: Path | None, no_cache: bool,
+         config_file: Path | None) -> None:
     """Write per-subsystem patch TODO lists for TREE into --out.
 
     One file per MAINTAINERS section with sites (To: its M:, Cc: its R: and L:), one per
@@ -149,8 +165,9 @@ def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
     acquisition and at each release for this tree's API era, and lists converted sites as
     done.
     """
+    cfg = _configure(tree, config_file)
     result = pipeline.scan(tree, jobs=jobs, deep=deep, group_by=group_by,
-                           cache_path=_cache_path(cache, no_cache))
+                           cache_path=_cache_path(cache, no_cache), exclude=cfg.exclude)
     for warning in result.warnings:
         click.echo(f"gupaudit: warning: {warning}", err=True)
     written = todo_report.write(result, out_dir, fmt)
@@ -191,15 +208,16 @@ def explain(tree: Path, location: str) -> None:
 @_cache_options
 def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | None, fmt: str,
                 output: Path | None, group_by: str | None, jobs: int | None,
-                cache: Path | None, no_cache: bool) -> None:
+                cache: Path | None, no_cache: bool, config_file: Path | None) -> None:
     """Conversion progress over a kernel git repository's history.
 
     Scans each revision straight from git objects (no checkout; the work tree is left
     alone): counts per status, subsystem and rule, revision by revision. Files unchanged
     between revisions come from the cache.
     """
+    cfg = _configure(repo, config_file)
     results = history_mod.history(repo, revs, tags, every, _cache_path(cache, no_cache),
-                                  jobs, group_by)
+                                  jobs, group_by, cfg.exclude)
     for _, result in results:
         for warning in result.warnings:
             click.echo(f"gupaudit: warning: {warning}", err=True)
@@ -225,7 +243,7 @@ def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | Non
 @_cache_options
 def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
               every: int | None, group_by: str | None, jobs: int | None,
-              cache: Path | None, no_cache: bool) -> None:
+              cache: Path | None, no_cache: bool, config_file: Path | None) -> None:
     """Write the HTML conversion dashboard for a tree, or for revisions of a repository.
 
     Overall progress, per-subsystem bars, the trend per status and per subsystem across
@@ -233,14 +251,19 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
     detail; the TODO lists go to todo/ beside it. One folder, no network at view time.
     """
     cache_path = _cache_path(cache, no_cache)
+    cfg = _configure(source, config_file)
     if revs or tags:
-        found = history_mod.history(source, revs, tags, every, cache_path, jobs, group_by)
-        results = [(rev.name, res) for rev, res in found]
+        found = history_mod.history(source, revs, tags, every, cache_path, jobs, group_by,
+                                    cfg.exclude)
+        results = [(rev.name, dataclasses.replace(res, url_template=cfg.url))
+                   for rev, res in found]
         last = found[-1][0].commit if found else None
         reader = (lambda path: history_mod.blob(last, path)) if last else None
     else:
-        result = pipeline.scan(source, jobs=jobs, group_by=group_by, cache_path=cache_path)
-        results = [(source.name or str(source), result)]
+        result = pipeline.scan(source, jobs=jobs, group_by=group_by, cache_path=cache_path,
+                               exclude=cfg.exclude)
+        results = [(source.name or str(source), dataclasses.replace(result,
+                                                                    url_template=cfg.url))]
         reader = lambda path: _read_or_none(source / path)  # noqa: E731
     for _, result in results:
         for warning in result.warnings:
@@ -268,13 +291,14 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
 @_cache_options
 def check_cmd(tree: Path, since: str | None, range_: str | None, fmt: str,
               fail_on: str | None, jobs: int | None, cache: Path | None,
-              no_cache: bool) -> None:
+              no_cache: bool, config_file: Path | None) -> None:
     """Only the sites a change touches, with their verdict before and after.
 
     A site is touched when its acquisition, a use or a release sits on a line the diff adds
     or changes. Each gets a word for what happened: new-problem, newly-converted, fixed,
     still-unconverted, changed, new, gone.
     """
+    _configure(tree, config_file)
     changes, after = check_mod.check(tree, since, range_, _cache_path(cache, no_cache), jobs)
     if fmt == "json":
         json.dump({"schema": 1, "changes": [check_record(c) for c in changes]}, sys.stdout,

@@ -53,6 +53,7 @@ def walk(root: Path, skip: frozenset[str] = frozenset(),
 
 
 def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
+    """Whether a path matches one of the globs (API definition files, config excludes)."""
     return any(fnmatch.fnmatchcase(path, pat) for pat in patterns)
 
 

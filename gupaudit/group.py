@@ -47,10 +47,20 @@ class Group:
             self.evidence & {u.evidence for u in site.uses})
 
 
+_EXTRA: dict[str, dict] = {}
+
+
+def configure(groups: dict) -> None:
+    """Extra named groups from a tree's config (config.py)."""
+    _EXTRA.clear()
+    _EXTRA.update(groups)
+    named_groups.cache_clear()
+
+
 @cache
 def named_groups() -> tuple[Group, ...]:
     with open(Path(__file__).with_name("groups.toml"), "rb") as fh:
-        raw = tomllib.load(fh)["group"]
+        raw = tomllib.load(fh)["group"] | _EXTRA
     return tuple(Group(name, rec["title"], tuple(rec["paths"]),
                        frozenset(rec.get("evidence", ()))) for name, rec in raw.items())
 

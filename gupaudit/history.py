@@ -105,7 +105,8 @@ def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
 
 
 def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
-                  pool: ProcessPoolExecutor | None, group_by: str | None = None) -> ScanResult:
+                  pool: ProcessPoolExecutor | None, group_by: str | None = None,
+                  exclude: tuple[str, ...] = ()) -> ScanResult:
     started = time.monotonic()
     cat = catalog_mod.load()
     commit = rev.commit
@@ -135,6 +136,8 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
     sites: list[Site] = []
     work, keys = [], []
     for rel in candidates:
+        if exclude and discover.is_definition_file(rel, exclude):
+            continue
         data = blob(commit, rel)
         if data is None:
             continue
@@ -164,8 +167,8 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
 
 def history(path: Path, revs: str | None = None, tags: str | None = None,
             every: int | None = None, cache_path: Path | None = None,
-            jobs: int | None = None, group_by: str | None = None
-            ) -> list[tuple[Revision, ScanResult]]:
+            jobs: int | None = None, group_by: str | None = None,
+            exclude: tuple[str, ...] = ()) -> list[tuple[Revision, ScanResult]]:
     """One result per revision, oldest first."""
     repo = open_repo(path)
     chosen = revisions(repo, revs, tags, every)
@@ -173,7 +176,8 @@ def history(path: Path, revs: str | None = None, tags: str | None = None,
     jobs = jobs or os.cpu_count() or 1
     pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
     try:
-        out = [(rev, scan_revision(repo, rev, store, pool, group_by)) for rev in chosen]
+        out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude))
+               for rev in chosen]
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -206,3 +206,10 @@ class ScanResult:
     seconds: float = 0.0
     sections: dict = field(default_factory=dict)  # title -> maintainers.Section
     group_by: str = "path"
+    url_template: str | None = None  # source links: {path} {line} {version}
+
+    def url(self, path: str, line: int) -> str | None:
+        if not self.url_template:
+            return None
+        return self.url_template.format(path=path, line=line,
+                                        version=self.era.kernel_version or "")

@@ -202,12 +202,13 @@ def _replace(sites: list[Site], found: list[Site]) -> None:
 
 def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
          deep: bool = False, group_by: str | None = None,
-         cache_path: Path | None = None) -> ScanResult:
+         cache_path: Path | None = None, exclude: tuple[str, ...] = ()) -> ScanResult:
     """Scan a kernel tree (a plain tree or a git work tree) and classify every site.
 
     ``deep``: analyse the sites whose release was not found again with their directory
     as the unit (wrapper callers, helpers and struct fields in sibling files).
     ``cache_path``: the SQLite cache to read and fill (None: no cache).
+    ``exclude``: path globs never scanned (a tree's config).
     """
     started = time.monotonic()
     _check_tree(root)
@@ -216,6 +217,8 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
     store = cache_mod.Cache.open(cache_path)
     stamps: dict[str, str] | None = {} if store.db is not None else None
     paths, unreadable_dirs = discover.walk(root, cat.skip_dirs, stamps)
+    if exclude:
+        paths = [p for p in paths if not discover.is_definition_file(p, exclude)]
     notifier_dirs = _notifier_dirs(root, paths)
     jobs = jobs or os.cpu_count() or 1
     version = cache_mod.analyser_version()

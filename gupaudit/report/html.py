@@ -130,8 +130,10 @@ def write(results: list[tuple[str, ScanResult]], out_dir: Path,
                   for st in STATUS_ORDER}
         trend = trend_chart([n for n, _ in results], series)
     snippets = _snippets(result, source) if source else {}
+    urls = {(s.path, s.line): result.url(s.path, s.line) for s in result.sites
+            if result.url_template}
     html = environment().get_template("dashboard.html.j2").render(
-        snippets=snippets,
+        snippets=snippets, urls=urls,
         title=escape(name), version=result.era.kernel_version or "?", era=result.era.name,
         sites=result.sites, files=len({s.path for s in result.sites}),
         tool_version=__version__, statuses=[st.value for st in STATUS_ORDER],

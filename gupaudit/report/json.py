@@ -31,8 +31,8 @@ from gupaudit.model import STATUS_ORDER, ScanResult, Site
 SCHEMA = 1
 
 
-def site_record(s: Site) -> dict[str, Any]:
-    return {
+def site_record(s: Site, url: str | None = None) -> dict[str, Any]:
+    return {"url": url,
         "path": s.path, "line": s.line, "column": s.column, "function": s.function,
         "api": s.api, "family": s.family.value, "status": s.status.value, "case": s.case,
         "rules": list(s.rules),
@@ -78,7 +78,7 @@ def document(result: ScanResult) -> dict[str, Any]:
         "tool": {"name": "gupaudit", "version": __version__},
         "tree": {"path": result.tree, "kernel_version": result.era.kernel_version,
                  "api_era": result.era.name},
-        "sites": [site_record(s) for s in result.sites],
+        "sites": [site_record(s, result.url(s.path, s.line)) for s in result.sites],
         "sections": {t: section_record(sec) for t, sec in sorted(result.sections.items())
                      if any(s.section == t for s in result.sites)},
         "summary": summary(result),
