@@ -370,16 +370,27 @@ def _progress_printer():
 def run() -> None:
     """Console entry point: the one place errors become output."""
     try:
-        main(standalone_mode=True)
+        code = main.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line, not click's usage block: exit 2
+        command = exc.ctx.command_path if exc.ctx else "gupaudit"
+        click.echo(f"gupaudit: error: {exc.format_message()} (see '{command} --help')",
+                   err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except GupauditError as exc:
         click.echo(f"gupaudit: error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("gupaudit: interrupted", err=True)
         sys.exit(INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 70
         if os.environ.get(_DEBUG_ENV):
             traceback.print_exc()
         click.echo(f"gupaudit: internal error: {type(exc).__name__}: {exc} "
                    "(run with --debug for the traceback)", err=True)
         sys.exit(INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)

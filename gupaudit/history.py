@@ -28,7 +28,7 @@ from gupaudit import era as era_mod
 from gupaudit import maintainers as maintainers_mod
 from gupaudit.errors import BadRevision, InputError, UsageError
 from gupaudit.model import ScanResult, Site
-from gupaudit.pipeline import _analyse_bytes
+from gupaudit.pipeline import _analyse_bytes, worker_init
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,11 @@ def blob(commit: git.Commit, path: str) -> bytes | None:
         return commit.tree[path].data_stream.read()
     except KeyError:
         return None
+    except (ValueError, OSError, git.GitCommandError) as exc:
+        # A shallow or damaged repository: the object is not there.
+        raise InputError(f"{commit.hexsha[:12]}:{path}: cannot read the git object ({exc}); "
+                         "is the repository complete (not shallow, no missing objects)?"
+                         ) from exc
 
 
 def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
@@ -174,7 +179,7 @@ def history(path: Path, revs: str | None = None, tags: str | None = None,
     chosen = revisions(repo, revs, tags, every)
     store = cache_mod.Cache.open(cache_path)
     jobs = jobs or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    pool = ProcessPoolExecutor(jobs, initializer=worker_init) if jobs > 1 else None
     try:
         out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude))
                for rev in chosen]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -133,13 +134,34 @@ def _analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site]
     return _analyse_bytes((rel, data, era, notifier_dirs))
 
 
+INTERNAL_ERROR = "internal error"
+MAX_PARSE_BYTES = 16 << 20
+
+
 def _analyse_bytes(job: tuple[str, bytes, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
     rel, data, era, notifier_dirs = job
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
     if not _api_call().search(_C_COMMENT.sub(b" ", data)):
         return [], None  # the names are only in comments: nothing to parse
-    return analyse_source(rel, data, era, notifier_dirs), None
+    if len(data) > MAX_PARSE_BYTES:
+        return [], f"{rel}: {len(data) >> 20} MB, larger than gupaudit parses; skipped"
+    try:
+        return analyse_source(rel, data, era, notifier_dirs), None
+    except Exception as exc:  # noqa: BLE001 - one file's bug must not cost the whole scan
+        if os.environ.get("GUPAUDIT_DEBUG"):
+            raise
+        return [], (f"{rel}: {INTERNAL_ERROR} ({type(exc).__name__}: {exc}); its sites are "
+                    "missing from this report, please report it")
+
+
+def worker_init() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them without tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def count_internal_errors(warnings: list[str] | tuple[str, ...]) -> int:
+    return sum(1 for w in warnings if f": {INTERNAL_ERROR} (" in w)
 
 
 _C_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
@@ -289,7 +311,7 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
     else:
         # Analysis starts as soon as a prefilter slice has found files, so no core idles
         # while the last slices of the tree are still being read.
-        pool = ProcessPoolExecutor(jobs)
+        pool = ProcessPoolExecutor(jobs, initializer=worker_init)
         try:
             kinds: dict = {pool.submit(_analyse_bytes, w): w[0]
                            for w in analysis_jobs(cached_hits)}

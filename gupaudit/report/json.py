@@ -27,6 +27,7 @@ from gupaudit import __version__
 from gupaudit.group import groups_of
 from gupaudit.maintainers import Section
 from gupaudit.model import STATUS_ORDER, ScanResult, Site
+from gupaudit.pipeline import count_internal_errors
 
 SCHEMA = 1
 
@@ -68,7 +69,7 @@ def summary(result: ScanResult) -> dict[str, Any]:
         "files_scanned": result.files_scanned,
         "files_parsed": result.files_parsed,
         "warnings": list(result.warnings),
-        "internal_errors": 0,
+        "internal_errors": count_internal_errors(result.warnings),
     }
 
 
