@@ -16,6 +16,7 @@ import pytest
 from conftest import FIXTURES, analyse_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_history import repo  # noqa: F401 - the two-tag repository fixture
 from test_real_kernel import kernel_tree
 
 from gupaudit import catalog, era, pipeline
@@ -153,3 +154,86 @@ def test_missing_path_is_a_one_line_usage_error() -> None:
                           capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_file_is_warned_even_as_root(monkeypatch, tmp_path) -> None:
+    from gupaudit import discover
+
+    (tmp_path / "a.c").write_text("int x;\n")
+    (tmp_path / "secret.c").write_text("int get_user_pages_fast;\n")
+    real_open = os.open
+
+    def guarded(path, *args, **kwargs):
+        if str(path).endswith("secret.c"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(discover.os, "open", guarded)
+    result = pipeline.scan(tmp_path, jobs=1)
+    assert any("could not be read" in w and "secret.c" in w for w in result.warnings)
+
+
+def test_cache_folder_that_cannot_be_made(tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be\n")
+    result = pipeline.scan(FIXTURES / "trees" / "mini", jobs=1,
+                           cache_path=blocker / "c.sqlite3")
+    assert [w for w in result.warnings if "running without it" in w]
+    assert len(result.sites) == 2
+
+
+def _history_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gupaudit", "history", *args, "--no-cache"],
+                          capture_output=True, text=True, cwd=tempfile.gettempdir(),
+                          check=False)
+
+
+def test_shallow_clone_and_missing_objects(repo, tmp_path) -> None:  # noqa: F811
+    import shutil
+
+    path, _ = repo
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", path.as_uri(), str(shallow)],
+                   check=True, capture_output=True)
+    proc = _history_cli(str(shallow), "--revs", "HEAD~1..HEAD")   # HEAD~1 is not there
+    assert proc.returncode in (2, 3), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken)
+    subprocess.run(["git", "-C", str(broken), "gc", "-q", "--prune=now"], check=True,
+                   capture_output=True)
+    for pack in (broken / ".git" / "objects" / "pack").glob("*.pack"):
+        pack.write_bytes(pack.read_bytes()[: len(pack.read_bytes()) // 2])
+    proc = _history_cli(str(broken), "--tags", "v*")
+    assert proc.returncode in (2, 3), proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+HISTORY = Path(os.environ.get("GUPAUDIT_HISTORY_REPO",
+                              Path.home() / ".cache/gupaudit-corpus/history"))
+
+
+@pytest.mark.skipif(not (HISTORY / ".git").is_dir(),
+                    reason="no release-history repository (../shared/corpus/make-history-repo)")
+def test_ctrl_c_mid_history_then_the_next_run_completes(tmp_path) -> None:
+    db = tmp_path / "c.sqlite3"
+    args = [sys.executable, "-m", "gupaudit", "history", str(HISTORY), "--tags", "v6.1",
+            "--format", "json", "--cache", str(db)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tempfile.gettempdir(), start_new_session=True)
+    time.sleep(3.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "gupaudit: interrupted" and "Traceback" not in err
+    again = subprocess.run(args, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+                           check=False)
+    assert again.returncode == 0, again.stderr
+    (rev,) = json.loads(again.stdout)["revisions"]
+    assert rev["summary"]["internal_errors"] == 0 and rev["summary"]["sites"] > 0
+    tree = kernel_tree()  # the same release unpacked: its plain scan must agree
+    if tree is not None and rev["kernel_version"] == era.kernel_version(tree):
+        plain = pipeline.scan(tree, cache_path=None)
+        assert rev["summary"]["by_status"] == {
+            st: sum(1 for s in plain.sites if s.status.value == st)
+            for st in rev["summary"]["by_status"]}
