@@ -102,11 +102,18 @@ def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
     try:
         out = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h")
     except git.GitCommandError as exc:
-        if exc.status == 1:  # git grep: nothing found
+        problem = str(exc.stderr or "").strip()
+        if exc.status == 1 and not problem:  # git grep: nothing found
             return []
-        raise InputError(f"git grep failed on {commit.hexsha[:12]}: {exc.stderr.strip()}") from exc
+        raise InputError(f"cannot search {commit.hexsha[:12]} ({_last_line(problem)}); is the "
+                         "repository complete (not shallow, no missing objects)?") from exc
     prefix = commit.hexsha + ":"
     return sorted(line[len(prefix):] for line in out.splitlines() if line.startswith(prefix))
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip(" '") for line in text.splitlines() if line.strip(" '")]
+    return lines[-1] if lines else "git grep failed"
 
 
 def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
