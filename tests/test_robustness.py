@@ -238,3 +238,31 @@ def test_ctrl_c_mid_history_then_the_next_run_completes(tmp_path) -> None:
         assert rev["summary"]["by_status"] == {
             st: sum(1 for s in plain.sites if s.status.value == st)
             for st in rev["summary"]["by_status"]}
+
+
+def test_unreadable_folder_is_warned_even_as_root(monkeypatch, tmp_path) -> None:
+    from gupaudit import discover
+
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "open.c").write_text("int x;\n")
+    real = os.scandir
+
+    def guarded(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(discover.os, "scandir", guarded)
+    result = pipeline.scan(tmp_path, jobs=1)
+    assert any("could not be read" in w and "locked" in w for w in result.warnings)
+
+
+def test_truncated_cache(tmp_path) -> None:
+    db = tmp_path / "c.sqlite3"
+    tree = FIXTURES / "trees" / "mini"
+    first = pipeline.scan(tree, jobs=1, cache_path=db)
+    db.write_bytes(db.read_bytes()[:1000])
+    again = pipeline.scan(tree, jobs=1, cache_path=db)
+    assert [(s.path, s.line, s.status) for s in again.sites] == [
+        (s.path, s.line, s.status) for s in first.sites]
+    assert len([w for w in again.warnings if "cache" in w]) <= 1
