@@ -25,6 +25,7 @@ from gupaudit.errors import (
     OutputError,
     UsageError,
 )
+from gupaudit.files import atomic_write
 from gupaudit.report import FORMATS
 from gupaudit.report import explain as explain_report
 from gupaudit.report import history as history_report
@@ -348,14 +349,7 @@ def _read_or_none(path: Path) -> bytes | None:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file so a failed run never leaves half a report."""
-    tmp = path.with_name(f".{path.name}.gupaudit-tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+    atomic_write(path, text)
 
 
 def _progress_printer():

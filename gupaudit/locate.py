@@ -113,14 +113,7 @@ def _context(node: ts.Node, body: ts.Node, is_iterator: Callable[[str], bool]
     body_id = body.id
     while parent is not None and child.id != body_id:
         kind = parent.type
-        if kind == "if_statement":
-            cond = parent.child_by_field_name("condition")
-            if cond is not None and child.id != cond.id:
-                text, positive = _strip_condition(norm(cond.text))
-                alt = parent.child_by_field_name("alternative")
-                in_else = alt is not None and child.id == alt.id
-                guards.append(Guard(text, "true" if positive != in_else else "false"))
-        elif kind == "conditional_expression":
+        if kind in ("if_statement", "conditional_expression"):
             cond = parent.child_by_field_name("condition")
             if cond is not None and child.id != cond.id:
                 text, positive = _strip_condition(norm(cond.text))

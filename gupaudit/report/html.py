@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 
 from gupaudit import __version__
+from gupaudit.files import atomic_write
 from gupaudit.model import STATUS_ORDER, ScanResult, Status
 from gupaudit.report import todo as todo_report
 from gupaudit.report.markdown import environment
@@ -141,4 +142,4 @@ def write(results: list[tuple[str, ScanResult]], out_dir: Path,
         overall_bar=stacked_bar(counts), trend=trend, revisions=[n for n, _ in results],
         subsystems=rows, rules=sorted({r for s in result.sites for r in s.rules}),
         todo_index="todo/index.md")
-    return todo_report.atomic_write(out_dir / "index.html", html)
+    return atomic_write(out_dir / "index.html", html)

@@ -11,7 +11,6 @@ Files gupaudit did not write are never touched; its own are replaced atomically.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from gupaudit.catalog import load as load_catalog
 from gupaudit.classify import targets
 from gupaudit.errors import OutputError
+from gupaudit.files import atomic_write
 from gupaudit.group import named_groups
 from gupaudit.maintainers import Section
 from gupaudit.model import Era, ScanResult, Site, Status
@@ -170,14 +170,3 @@ def _json_file(f: dict[str, Any]) -> dict[str, Any]:
         "unknown": [f"{s.path}:{s.line}" for s in f["unknown"]],
         "gup_ok": [f"{s.path}:{s.line}" for s in f["fine"]],
     }
-
-
-def atomic_write(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.gupaudit-tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
-    return path
