@@ -165,7 +165,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
 
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
     callees: list[set[str]] = [set() for _ in bodies]
-    q, _ = query("calls", "assignments", "returns", "exits")
+    q = query("calls", "assignments", "returns", "exits")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
     by_tree: dict[int, list[int]] = {}
     for i, u in enumerate(bodies):

@@ -37,14 +37,10 @@ def parser() -> ts.Parser:
 
 
 @cache
-def query(*names: str) -> tuple[ts.Query, tuple[str, ...]]:
-    """One query from several queries/*.scm files, and the file each pattern came from."""
-    sources = [(name, (resource("queries") / f"{name}.scm").read_text()) for name in names]
-    q = ts.Query(language(), "\n".join(text for _, text in sources))
-    owners: list[str] = []
-    for name, text in sources:
-        owners.extend([name] * ts.Query(language(), text).pattern_count)
-    return q, tuple(owners)
+def query(*names: str) -> ts.Query:
+    """One query from several queries/*.scm files, compiled once per process."""
+    return ts.Query(language(), "\n".join(
+        (resource("queries") / f"{name}.scm").read_text() for name in names))
 
 
 def parse(data: bytes) -> ts.Tree:
@@ -195,7 +191,7 @@ def units(tree: ts.Tree, data: bytes, needles: tuple[bytes, ...] = ()
     Bodies from a second parse (see ``_reparsed``) hang off their own tree: compare them by
     line, not by byte offset.
     """
-    q, _ = query("functions")
+    q = query("functions")
     caps = ts.QueryCursor(q).captures(tree.root_node)
     lines = data.split(b"\n")
     found: list[Unit] = []
