@@ -61,8 +61,10 @@ def item(site: Site, era: Era) -> Item:
     pinned = site.family.value in ("pin", "iter-extract")
     target = f"{acq} + {rel}" if not pinned else rel
     changes = [f"line {r.line} ({r.path if r.path != site.path else r.function + '()'}): "
-               f"{release_change(r.api, era, pinned)}" for r in site.releases
-               if not (pinned and r.kind in ("pin", "either"))]
+               f"{release_change(r.api, era, pinned)}"
+               + (" (found by struct field name: check that it releases these pages)"
+                  if r.via.startswith("field") else "")
+               for r in site.releases if not (pinned and r.kind in ("pin", "either"))]
     for rid, message in site.messages:
         changes.append(f"{rid}: {message}")
     if not site.releases:
