@@ -187,6 +187,7 @@ class Tracer:
         fields = {_field(n) for n in trace.names} - {None}
         if fields:
             self._through_fields(fields, fn.name, trace)
+        trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
                     leaks=partial_pin_leaks(fn, call, trace.releases))
@@ -424,3 +425,43 @@ def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tupl
             continue  # "return got;": the caller owns the partial pin
         leaks.append(e.line)
     return tuple(leaks)
+
+
+def conjuncts(cond: str) -> list[str]:
+    """``a&&(b||c)&&d`` -> [a, (b||c), d]: the top-level terms of a conjunction."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(cond):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and cond.startswith("&&", i):
+            out.append(cond[start:i])
+            start = i + 2
+    out.append(cond[start:])
+    return [c for c in out if c]
+
+
+def exited_before(fn: Function, call: Call, r: Release) -> bool:
+    """Whether an exit between the acquisition and a release of the same function leaves on
+    every path that could reach the release from the acquisition.
+
+    KVM: ``if (kfp->pin) pin...; else get...;`` then ``if (WARN_ON_ONCE(kfp->map_writable &&
+    kfp->pin)) goto out;`` then ``if (... && kfp->map_writable && ...) put_page()``: a
+    pinned page never reaches that put_page(). An exit whose condition's terms are all
+    true on the acquisition's branch or the release's is taken before the release.
+    """
+    if r.function != fn.name or not fn.exits:
+        return False
+    known = {(g.cond, g.value) for g in call.guards}
+    for g in r.guards:
+        known.add((g.cond, g.value))
+        if g.value == "true":
+            known.update((c, "true") for c in conjuncts(g.cond))
+    for e in fn.exits:
+        if not call.line < e.line < r.line or not e.guards:
+            continue
+        inner = e.guards[-1]
+        if inner.value != "true":
+            continue
+        terms = conjuncts(inner.cond)
+        if all((t, "true") in known for t in terms):
+            return True
+    return False

@@ -43,13 +43,31 @@ def _strip_condition(cond: str) -> tuple[str, bool]:
     while True:
         if cond.startswith("(") and cond.endswith(")") and _balanced(cond[1:-1]):
             cond = cond[1:-1]
-        elif cond.startswith("!") and not cond.startswith("!="):
+        elif cond.startswith("!") and not cond.startswith("!=") and _one_operand(cond[1:]):
             positive = not positive
             cond = cond[1:]
-        elif cond.startswith(("likely(", "unlikely(")) and cond.endswith(")"):
+        elif cond.startswith(("likely(", "unlikely(", "WARN_ON(", "WARN_ON_ONCE(")) and \
+                cond.endswith(")") and _balanced(cond[cond.index("(") + 1 : -1]):
             cond = cond[cond.index("(") + 1 : -1]
         else:
             return cond, positive
+
+
+_BINARY = set("&|=<>?:+*/%^,")
+
+
+def _one_operand(text: str) -> bool:
+    """Whether ``!`` before ``text`` negates all of it: ``!(a&&b)``, ``!p->x``, ``!f(a,b)``;
+    not ``!(flags&W)&&x``, where it negates the first term only."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and (ch in _BINARY or (ch == "-" and text[i + 1 : i + 2] != ">")):
+            return False
+    return True
 
 
 def _balanced(text: str) -> bool:
