@@ -81,6 +81,7 @@ class Catalog:
     accessors: frozenset[str]
     neutral: frozenset[str]
     pin_flag: re.Pattern[str]
+    not_pinned_flag: re.Pattern[str]
     notifier_file: re.Pattern[str]
     skip_dirs: frozenset[str]
 
@@ -162,5 +163,6 @@ def load() -> Catalog:
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
                    re.compile(apis["pin_flag"]["pattern"], re.I),
+                   re.compile(apis["pin_flag"]["not_pinned"]),
                    re.compile(apis["notifier"]["file_pattern"]),
                    frozenset(apis["discover"]["skip_dirs"]))

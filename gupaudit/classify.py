@@ -206,10 +206,11 @@ def _firm(r: Release) -> bool:
 def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:
     """The release sits on the branch for the other kind of reference, by a pinned-flag
     test: ``if (ap->args.is_pinned) unpin... else folio_put()``,
-    ``if (bio_flagged(bio, BIO_PAGE_PINNED))``, ``if (iov_iter_extract_will_pin(i))``."""
+    ``if (bio_flagged(bio, BIO_PAGE_PINNED))``, ``if (iov_iter_extract_will_pin(i))``, or
+    the reverse, ``if (iov_iter_is_kvec(iter)) put_page()`` (kernel pages: no pin)."""
     for g in r.guards:
-        if catalog.pin_flag.search(g.cond):
-            says_pinned = g.value == "true"
+        if catalog.pin_flag.search(g.cond) or catalog.not_pinned_flag.search(g.cond):
+            says_pinned = (g.value == "true") != bool(catalog.not_pinned_flag.search(g.cond))
             if r.kind == "get" and pinned and not says_pinned:
                 return True
             if r.kind == "pin" and not pinned and says_pinned:

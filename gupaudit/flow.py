@@ -24,6 +24,7 @@ name reuse for unrelated values inside one function over-approximates the aliase
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -290,7 +291,11 @@ class Tracer:
                 continue
             sub = Trace()
             self._trace(fn, start, 1, (fn.name,), sub, via=f"field in {fn.name}")
-            out.releases.extend(sub.releases)  # their branches may test a recorded flag
+            # Their branches may test a recorded flag, so their guards stay; their origin
+            # stays "field" even when a helper of that function did the release.
+            out.releases.extend(
+                r if r.via.startswith("field") else dataclasses.replace(
+                    r, via=f"field in {fn.name}, {r.via}") for r in sub.releases)
             out.uses.extend(sub.uses)
 
     def _callers(self, fn: Function, k: int | None, depth: int, stack: tuple[str, ...],
