@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from gupaudit.catalog import Catalog
+from gupaudit.locate import balanced, top_level_operator
 from gupaudit.model import Call, Flow, Function, Guard, Release, SourceFile, Use
 
 MAX_DEPTH = 3
@@ -47,7 +48,7 @@ def root(expr: str) -> str | None:
         m = _CAST.match(e)
         if m and len(e) > m.end():
             e = e[m.end():]
-        if e.startswith("(") and e.endswith(")") and _balanced(e[1:-1]):
+        if e.startswith("(") and e.endswith(")") and balanced(e[1:-1]):
             e = e[1:-1]
         e = e.lstrip("&*")
         if e == before:
@@ -60,26 +61,10 @@ def root(expr: str) -> str | None:
     return e
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            return False
-    return depth == 0
-
-
 def _top_level_left(e: str) -> str:
     """``pages+i`` -> ``pages``; leaves ``a->b`` alone."""
-    depth = 0
-    for i, ch in enumerate(e):
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif depth == 0 and ch in "+-" and i > 0 and e[i + 1 : i + 2] != ">":
-            return e[:i]
-    return e
+    i = top_level_operator(e, "+-", start=1)
+    return e[:i] if i > 0 else e
 
 
 def _field(name: str) -> str | None:

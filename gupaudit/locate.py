@@ -41,44 +41,49 @@ def _strip_condition(cond: str) -> tuple[str, bool]:
     """``(!unlikely(x))`` -> ("x", False): the condition and whether it holds as written."""
     positive = True
     while True:
-        if cond.startswith("(") and cond.endswith(")") and _balanced(cond[1:-1]):
+        if cond.startswith("(") and cond.endswith(")") and balanced(cond[1:-1]):
             cond = cond[1:-1]
         elif cond.startswith("!") and not cond.startswith("!=") and _one_operand(cond[1:]):
             positive = not positive
             cond = cond[1:]
         elif cond.startswith(("likely(", "unlikely(", "WARN_ON(", "WARN_ON_ONCE(")) and \
-                cond.endswith(")") and _balanced(cond[cond.index("(") + 1 : -1]):
+                cond.endswith(")") and balanced(cond[cond.index("(") + 1 : -1]):
             cond = cond[cond.index("(") + 1 : -1]
         else:
             return cond, positive
 
 
-_BINARY = set("&|=<>?:+*/%^,")
+_BINARY = "&|=<>?:+-*/%^,"
 
 
-def _one_operand(text: str) -> bool:
-    """Whether ``!`` before ``text`` negates all of it: ``!(a&&b)``, ``!p->x``, ``!f(a,b)``;
-    not ``!(flags&W)&&x``, where it negates the first term only."""
+def top_level_operator(text: str, ops: str, start: int = 0) -> int:
+    """Index of the first character of ``ops`` outside parentheses and brackets, ``-`` of
+    ``->`` excepted; -1 when there is none. Shared by condition and lvalue parsing."""
     depth = 0
     for i, ch in enumerate(text):
         if ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
-        elif depth == 0 and (ch in _BINARY or (ch == "-" and text[i + 1 : i + 2] != ">")):
-            return False
-    return True
+        elif (depth == 0 and i >= start and ch in ops
+              and not (ch == "-" and text[i + 1 : i + 2] == ">")):
+            return i
+    return -1
 
 
-def _balanced(text: str) -> bool:
+def _one_operand(text: str) -> bool:
+    """Whether ``!`` before ``text`` negates all of it: ``!(a&&b)``, ``!p->x``, ``!f(a,b)``;
+    not ``!(flags&W)&&x``, where it negates the first term only."""
+    return top_level_operator(text, _BINARY) < 0
+
+
+def balanced(text: str) -> bool:
+    """Whether the parentheses of ``text`` close in order."""
     depth = 0
     for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            return False
     return depth == 0
 
 
