@@ -84,6 +84,8 @@ class Catalog:
     not_pinned_flag: re.Pattern[str]
     notifier_file: re.Pattern[str]
     skip_dirs: frozenset[str]
+    kernel_iter: dict[str, int]  # iov_iter set-up call -> iterator argument (kernel memory)
+    user_iter: dict[str, int]  # ... over user memory
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -165,4 +167,5 @@ def load() -> Catalog:
                    re.compile(apis["pin_flag"]["pattern"], re.I),
                    re.compile(apis["pin_flag"]["not_pinned"]),
                    re.compile(apis["notifier"]["file_pattern"]),
-                   frozenset(apis["discover"]["skip_dirs"]))
+                   frozenset(apis["discover"]["skip_dirs"]),
+                   dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]))

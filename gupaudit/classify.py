@@ -79,6 +79,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             rules.append(("GUP102", bad[0]))
         elif good:
             status, reason = Status.CONVERTED, f"pinned and released with {good[0].api}()"
+        elif flow.kernel_iter:
+            status = Status.CONVERTED
+            reason = (f"extracted from a kernel-backed iterator ({flow.kernel_iter}): no page "
+                      "reference is taken, so there is nothing to unpin")
         else:
             status, reason = Status.UNKNOWN, "pinned; no release found" + _where(flow)
         case = _case(evidence, longterm, family)
@@ -105,7 +109,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             reason = ("the kernel writes the data and dirties the page while it holds a "
                       "plain reference (pin_user_pages.rst case 5)")
         elif "cpu" in evidence or "dirty" in evidence:
-            if any(not r.via.startswith("field") for r in reachable):
+            if any(not r.kept for r in reachable):
                 status, case = Status.GUP_OK, None
                 reason = ("short-term CPU access, released in the same function "
                           "(the ptrace/exec/uprobes pattern): plain GUP")
@@ -193,14 +197,14 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
 
 def _releases_here(r: Release, function: str) -> bool:
     """Released by the acquiring function itself or a helper it calls: short-lived."""
-    return r.function == function or not r.via.startswith(("field", "caller"))
+    return r.function == function or not (r.kept or r.via.startswith("caller"))
 
 
 def _firm(r: Release) -> bool:
     """A release that can make a mismatch: reached in the site's own function, a helper or
     a caller. Releases matched only by field name (the same ``->folios`` may hold page-cache
     folios elsewhere in the file) can confirm a conversion, never accuse one."""
-    return not r.via.startswith("field")
+    return not r.by_field_name
 
 
 def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:

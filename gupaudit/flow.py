@@ -170,13 +170,87 @@ class Tracer:
             return Flow((), (), (), ("pages argument " + pages,))
         trace = Trace()
         self._trace(fn, {start}, 0, (fn.name,), trace, via="")
-        fields = {_field(n) for n in trace.names} - {None}
-        if fields:
-            self._through_fields(fields, fn.name, trace)
+        fields = {f for f in map(_field, trace.names) if f}
+        globals_ = {n for n in trace.names if n in self.sf.globals and n not in fn.params}
+        if fields or globals_:
+            self._through_fields(fields, globals_, fn.name, trace)
         trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
-                    leaks=partial_pin_leaks(fn, call, trace.releases))
+                    leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals))
+
+    def kernel_iterator(self, fn: Function, call: Call, depth: int = 0) -> str:
+        """Evidence that the iterator an extraction reads (its first argument) is backed by
+        kernel memory, from which nothing is pinned; "" when none is seen.
+
+        Evidence: the call sits under a not-pinned test (``if (flags & MSG_SPLICE_PAGES)``);
+        the function sets the iterator up with iov_iter_kvec() / _bvec() / ... itself or
+        through a same-file helper, and never over user memory; or, for an iterator a static
+        function was passed, every caller gives such evidence.
+        """
+        if not call.args:
+            return ""
+        for g in call.guards:
+            if g.value != "true":
+                continue
+            for term in conjuncts(g.cond):
+                if (not term.startswith("!") and "||" not in term
+                        and self.catalog.not_pinned_flag.search(term)):
+                    if term.startswith("(") and term.endswith(")") and balanced(term[1:-1]):
+                        term = term[1:-1]
+                    return f"under `if ({term})`"
+        it = root(call.args[0])
+        if it is None:
+            return ""
+        found = self._iter_setup(fn, it, depth)
+        if found is not None:
+            return found
+        base = re.split(r"->|\.", it, maxsplit=1)[0]
+        if base not in fn.params or not fn.static or depth >= MAX_DEPTH:
+            return ""
+        k = fn.params.index(base)
+        rest = it[len(base):]
+        seen = []
+        for caller in self.sf.functions:
+            for c in caller.calls:
+                if c.name != fn.name or caller.name == fn.name:
+                    continue
+                if k >= len(c.args):
+                    return ""
+                arg = root(c.args[k])
+                if arg is None:
+                    return ""
+                passed = Call(c.name, (("&" if rest else "") + arg + rest,), c.line, c.column,
+                              c.guards)
+                why = self.kernel_iterator(caller, passed, depth + 1)
+                if not why:
+                    return ""
+                seen.append(f"{caller.name}() {why}")
+        return "every caller: " + "; ".join(seen) if seen else ""
+
+    def _iter_setup(self, fn: Function, it: str, depth: int) -> str | None:
+        """How ``fn`` sets up iterator ``it``: evidence text if only over kernel memory,
+        "" if over user memory, None if it does not."""
+        cat = self.catalog
+        kernel = None
+        for c in fn.calls:
+            for table, is_kernel in ((cat.kernel_iter, True), (cat.user_iter, False)):
+                k = table.get(c.name)
+                if k is not None and k < len(c.args) and root(c.args[k]) == it:
+                    if not is_kernel:
+                        return ""
+                    kernel = kernel or f"set up by {c.name}() at line {c.line}"
+            if (c.name in self.by_name and c.name != fn.name and depth < MAX_DEPTH
+                    and c.name not in cat.acquire):
+                helper = self.by_name[c.name]
+                for j, arg in enumerate(c.args):
+                    if root(arg) == it and j < len(helper.params) and helper.params[j]:
+                        got = self._iter_setup(helper, helper.params[j], depth + 1)
+                        if got == "":
+                            return ""
+                        if got:
+                            kernel = kernel or f"{got} in {c.name}()"
+        return kernel
 
     def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...]) -> Trace:
         fn = self.by_name[fname]
@@ -240,6 +314,17 @@ class Tracer:
                 continue
             if c.name in cat.containers or "for_each" in c.name:
                 continue
+            deferred = self._callback(c, names)
+            if deferred is not None and deferred not in stack and depth < MAX_DEPTH:
+                # kunit_add_action_or_reset(test, unpin_sgt, sgt) / devm_add_action(dev,
+                # release, obj): the callback is called later with the object.
+                sub = self._summary(deferred, 0, depth + 1, stack)
+                out.releases.extend(_lift(r, g, self.by_name[deferred].params[:1],
+                                          tuple(a for a in c.args if names.mentioned(a))[:1])
+                                    for r in sub.releases)
+                out.uses.extend(sub.uses)
+                out.escapes.extend(sub.escapes)
+                continue
             out.escapes.append(f"{c.name}()")
         for value in fn.returns:
             if root(value) in names.names:
@@ -252,15 +337,31 @@ class Tracer:
             for k in params:
                 self._callers(fn, k, depth, stack, out)
 
-    def _through_fields(self, fields: set[str | None], origin: str, out: Trace) -> None:
-        """Other functions of the file that reach the pages through the same struct field:
-        ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages, n)`` in a release
-        callback. Matched by field name within the file (struct types are not resolved);
-        functions returning the field (``return dio->pages[i]``) act as accessors."""
-        alts = "|".join(re.escape(f) for f in sorted(fields))
-        rx = re.compile(rf"(?:->|\.)(?:{alts})(?!\w)")
-        accessors = {fn.name for fn in self.sf.functions if any(rx.search(r) for r in fn.returns)}
+    def _callback(self, c: Call, names: Names) -> str | None:
+        """A same-file function passed by name next to the pages, to be called back with
+        them: it must take exactly one parameter, and the pages be one other argument."""
+        funcs = [a for a in c.args if a in self.by_name and len(self.by_name[a].params) == 1]
+        data = [a for a in c.args if a not in funcs and names.mentioned(a)]
+        return funcs[0] if len(funcs) == 1 and len(data) == 1 else None
+
+    def _through_fields(self, fields: set[str], globals_: set[str], origin: str,
+                        out: Trace) -> None:
+        """Other functions of the file that reach the pages through the same struct field
+        or file-scope variable: ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages,
+        n)`` in a release callback. Fields are matched by name within the file (struct types
+        are not resolved); functions returning the field (``return dio->pages[i]``) act as
+        accessors. A file-scope variable is the same storage wherever no parameter of the
+        function shadows it: it is matched exactly, so its releases are as firm as a
+        helper's."""
+        every = _storage_rx(fields, globals_)
+        assert every is not None
+        accessors = {fn.name for fn in self.sf.functions
+                     if any(every.search(r) for r in fn.returns)}
         for fn in self.sf.functions:
+            shadowed = globals_ & set(fn.params)
+            rx = _storage_rx(fields, globals_ - shadowed) if shadowed else every
+            if rx is None:
+                continue
             start = set()
             for c in fn.calls:
                 for arg in c.args:
@@ -274,13 +375,14 @@ class Tracer:
             start.discard(None)
             if not start or (fn.name == origin and not start - out.names):
                 continue
+            kind = "field" if fields and not (start & globals_) else "global"
             sub = Trace()
-            self._trace(fn, start, 1, (fn.name,), sub, via=f"field in {fn.name}")
+            self._trace(fn, start, 1, (fn.name,), sub, via=f"{kind} in {fn.name}")
             # Their branches may test a recorded flag, so their guards stay; their origin
-            # stays "field" even when a helper of that function did the release.
+            # stays "field"/"global" even when a helper of that function did the release.
             out.releases.extend(
-                r if r.via.startswith("field") else dataclasses.replace(
-                    r, via=f"field in {fn.name}, {r.via}") for r in sub.releases)
+                r if r.via.startswith(("field", "global")) else dataclasses.replace(
+                    r, via=f"{kind} in {fn.name}, {r.via}") for r in sub.releases)
             out.uses.extend(sub.uses)
 
     def _callers(self, fn: Function, k: int | None, depth: int, stack: tuple[str, ...],
@@ -306,6 +408,16 @@ class Tracer:
                     out.names.update(n for n in sub.names if _field(n))
                     out.uses.extend(sub.uses)
                     out.escapes.extend(sub.escapes)
+
+
+def _storage_rx(fields: set[str], globals_: set[str]) -> re.Pattern[str] | None:
+    """Mentions of ``->field`` / ``.field`` or of a file-scope variable by its bare name."""
+    alts = []
+    if fields:
+        alts.append(rf"(?:->|\.)(?:{'|'.join(map(re.escape, sorted(fields)))})(?!\w)")
+    if globals_:
+        alts.append(rf"(?<![\w>.])(?:{'|'.join(map(re.escape, sorted(globals_)))})(?!\w)")
+    return re.compile("|".join(alts)) if alts else None
 
 
 def _lift(r: Release, call_guards: tuple[Guard, ...], params: tuple[str, ...],
@@ -372,7 +484,8 @@ def _error_guard(count: str, g: Guard) -> bool:
                 and (m.group("op"), m.group("r"), g.value) in _ERRORS)
 
 
-def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tuple[int, ...]:
+def partial_pin_leaks(fn: Function, call: Call, releases: list[Release],
+                      globals_: frozenset[str] = frozenset()) -> tuple[int, ...]:
     """Exits taken when fewer pages than asked were acquired that release none of them.
 
     The count is the call's result (``got = pin_user_pages(...)``). An exit on a partial
@@ -387,14 +500,15 @@ def partial_pin_leaks(fn: Function, call: Call, releases: list[Release]) -> tupl
     if not count or not re.fullmatch(r"[\w>.-]+", count):
         return ()
     recorded = re.compile(rf"(?<![\w>.]){re.escape(count)}(?!\w)")
-    if any(r.via.startswith("field") for r in releases) and any(
-            ("->" in a.lhs or "." in a.lhs) and recorded.search(a.rhs) for a in fn.assigns):
+    if any(r.kept for r in releases) and any(
+            ("->" in a.lhs or "." in a.lhs or a.lhs in globals_) and recorded.search(a.rhs)
+            for a in fn.assigns):
         return ()  # the count is recorded in the object whose destructor releases that many
     labels = dict(fn.labels)
     # Release points of this function after the call: its own release calls, and its calls
     # of the functions that release them (a helper, or a destructor reached by field).
     releasers = {r.function for r in releases} | {
-        r.via for r in releases if r.via and not r.via.startswith(("field", "caller"))}
+        r.via for r in releases if r.via and not r.kept and not r.via.startswith("caller")}
     points = [(r.line, r.guards) for r in releases if r.function == fn.name]
     points += [(c.line, c.guards) for c in fn.calls
                if c.name in releasers and c.name != fn.name]

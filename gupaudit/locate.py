@@ -16,7 +16,7 @@ import tree_sitter as ts
 
 from gupaudit.catalog import Catalog
 from gupaudit.model import Assign, Call, Exit, Function, Guard, SourceFile
-from gupaudit.parse import query, units
+from gupaudit.parse import file_scope_names, query, units
 
 _SPACE_AROUND_PUNCT = re.compile(r"\s*([^\w\s])\s*")
 _SPACES = re.compile(r"\s+")
@@ -260,6 +260,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 returns.append(norm(caps["return.value"][0].text))
         functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
                                   tuple(calls), tuple(assigns), tuple(returns), tuple(exits),
-                                  tuple(labels), path))
+                                  tuple(labels), path, unit.static))
     return SourceFile(path, tuple(functions), frozenset(local_names),
-                      parse_errors=int(tree.root_node.has_error))
+                      parse_errors=int(tree.root_node.has_error),
+                      globals=file_scope_names(tree, bodies))

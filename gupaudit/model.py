@@ -97,6 +97,7 @@ class Function:
     exits: tuple[Exit, ...] = ()  # only for functions that acquire pages themselves
     labels: tuple[tuple[str, int], ...] = ()
     path: str = ""  # the file it is defined in
+    static: bool = False  # no caller outside its file
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class SourceFile:
     functions: tuple[Function, ...]
     defined: frozenset[str]
     parse_errors: int = 0
+    globals: frozenset[str] = frozenset()  # file-scope variables
 
 
 def merge(files: list[SourceFile], primary: str) -> SourceFile:
@@ -116,7 +118,8 @@ def merge(files: list[SourceFile], primary: str) -> SourceFile:
     ordered = sorted(files, key=lambda f: f.path != primary)
     return SourceFile(primary, tuple(fn for f in ordered for fn in f.functions),
                       frozenset().union(*(f.defined for f in files)),
-                      sum(f.parse_errors for f in files))
+                      sum(f.parse_errors for f in files),
+                      frozenset().union(*(f.globals for f in files)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,17 @@ class Release:
     via: str = ""  # "" (direct), or the helper / caller it was reached through
     in_loop: bool = False  # one array element at a time, in a loop (GUP105)
     guards: tuple[Guard, ...] = ()
+
+    @property
+    def kept(self) -> bool:
+        """Reached through storage that outlives the acquiring function (a struct field,
+        a file-scope variable): a release in some other callback."""
+        return self.via.startswith(("field", "global"))
+
+    @property
+    def by_field_name(self) -> bool:
+        """Matched by field name only: the same ``->pages`` may hold other pages."""
+        return self.via.startswith("field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +166,7 @@ class Flow:
     escapes: tuple[str, ...]  # functions / fields / returns the pages leave through, unfollowed
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
     leaks: tuple[int, ...] = ()  # lines of exits after a partial pin that release nothing
+    kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ class Unit:
     body: ts.Node
     params: tuple[str, ...]
     line: int  # 1-based line of the header (or of the body when the header is unknown)
+    static: bool = False  # declared static: no caller outside its file
 
 
 _SYSCALL = re.compile(r"\b((?:COMPAT_)?SYSCALL_DEFINE\d|SYSCALL32_DEFINE\d)\s*\(\s*(\w+)")
@@ -103,9 +104,10 @@ def _definition_unit(fn: ts.Node, body: ts.Node, lines: list[bytes]) -> Unit | N
     # code, so there the header above the column-0 brace names the function.
     knr = any(c.type == "declaration" for c in fn.named_children)
     if knr and body.start_point[1] == 0:
-        got = name_from_header(header_before(lines, body.start_point[0]))
+        header = header_before(lines, body.start_point[0])
+        got = name_from_header(header)
         if got is not None:
-            return Unit(got[0], body, got[1], body.start_point[0])
+            return Unit(got[0], body, got[1], body.start_point[0], _is_static(header))
     fdecl = _function_declarator(declarator)
     if fdecl is None:
         return None
@@ -117,7 +119,12 @@ def _definition_unit(fn: ts.Node, body: ts.Node, lines: list[bytes]) -> Unit | N
     m = _SYSCALL.match(fdecl.text.decode("utf-8", "replace"))
     if m:
         name, params = name_from_header(fdecl.text.decode("utf-8", "replace")) or (name, params)
-    return Unit(name, body, params, fdecl.start_point[0] + 1)
+    header = fn.text[: body.start_byte - fn.start_byte].decode("utf-8", "replace")
+    return Unit(name, body, params, fdecl.start_point[0] + 1, _is_static(header))
+
+
+def _is_static(header: str) -> bool:
+    return re.search(r"\bstatic\b", header) is not None
 
 
 def header_before(lines: list[bytes], brace_line: int) -> str:
@@ -184,6 +191,38 @@ def _orphan_blocks(node: ts.Node, out: list[ts.Node]) -> None:
             _orphan_blocks(child, out)
 
 
+def file_scope_names(tree: ts.Tree, bodies: list[Unit]) -> frozenset[str]:
+    """Variables declared at file scope (``static struct page **saved_pages;``): pages kept
+    there are reached by name from the file's other functions, as through a struct field.
+
+    Declarations overlapping the lines of a function body found by ``units`` are that
+    function's header or locals, whatever tree-sitter's error recovery made of them."""
+    spans = sorted((u.body.start_point[0], u.body.end_point[0]) for u in bodies)
+    starts = [a for a, _ in spans]
+
+    def in_body(node: ts.Node) -> bool:
+        """Whether the node's lines overlap a body's."""
+        i = bisect.bisect_right(starts, node.end_point[0]) - 1
+        return i >= 0 and node.start_point[0] <= spans[i][1]
+
+    out: set[str] = set()
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        for child in node.named_children:
+            if child.type in _TOP_CONTAINERS and child.type != "ERROR":
+                # Not into ERROR nodes: error recovery spills function locals there.
+                stack.append(child)
+            elif child.type == "declaration" and not in_body(child):
+                for decl in child.children_by_field_name("declarator"):
+                    if _function_declarator(decl) is not None:
+                        continue  # a prototype
+                    ident = _innermost_identifier(decl)
+                    if ident is not None and ident.type == "identifier":
+                        out.add(ident.text.decode("utf-8", "replace"))
+    return frozenset(n for n in out if n.isidentifier())
+
+
 def units(tree: ts.Tree, data: bytes, needles: tuple[bytes, ...] = ()
           ) -> tuple[list[Unit], set[str]]:
     """Every function body of the file, sorted by position, and the macros it defines.
@@ -209,9 +248,10 @@ def units(tree: ts.Tree, data: bytes, needles: tuple[bytes, ...] = ()
             line = block.start_point[0]
             if block.start_point[1] != 0 and lines[line][: block.start_point[1]].strip():
                 continue  # "= {" initialisers and the like, not a function body
-            got = name_from_header(header_before(lines, line))
+            header = header_before(lines, line)
+            got = name_from_header(header)
             if got is not None:
-                found.append(Unit(got[0], block, got[1], line + 1))
+                found.append(Unit(got[0], block, got[1], line + 1, _is_static(header)))
     found.extend(_reparsed(data, lines, found, needles))
     found.sort(key=lambda u: (u.body.start_point, u.body.start_byte))
     macros = {n.text.decode("utf-8", "replace") for n in caps.get("macro.name", [])}
@@ -263,7 +303,8 @@ def _reparsed(data: bytes, lines: list[bytes], found: list[Unit],
         chunk = b"\n".join(lines[opened : closed + 1])
         if not any(n in chunk for n in needles):
             continue
-        got = name_from_header(header_before(lines, opened))
+        header = header_before(lines, opened)
+        got = name_from_header(header)
         if got is None:
             continue
         tree = parse(b"\n" * opened + chunk)
@@ -271,5 +312,5 @@ def _reparsed(data: bytes, lines: list[bytes], found: list[Unit],
         _orphan_blocks(tree.root_node, blocks)
         for block in blocks:
             if block.start_point[0] == opened:
-                extra.append(Unit(got[0], block, got[1], opened + 1))
+                extra.append(Unit(got[0], block, got[1], opened + 1, _is_static(header)))
     return extra

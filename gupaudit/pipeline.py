@@ -6,6 +6,7 @@ finished ``Site`` records, so no tree-sitter object crosses a process boundary.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 import re
@@ -26,7 +27,7 @@ from gupaudit.errors import InputError, UsageError
 from gupaudit.flow import Tracer
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
-from gupaudit.model import Era, ScanResult, Site, SourceFile, Status, merge
+from gupaudit.model import Era, Family, ScanResult, Site, SourceFile, Status, merge
 from gupaudit.parse import parse
 
 Progress = Callable[[int, int], None]
@@ -69,6 +70,8 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
             flags_idx = api.flags_arg(argc)
             flags = call.args[flags_idx] if flags_idx is not None and flags_idx < argc else None
             flow = tracer.site_flow(fn, call, pages)
+            if api.family is Family.ITER_EXTRACT:
+                flow = dataclasses.replace(flow, kernel_iter=tracer.kernel_iterator(fn, call))
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags))
     return sites

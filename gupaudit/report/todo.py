@@ -63,7 +63,7 @@ def item(site: Site, era: Era) -> Item:
     changes = [f"line {r.line} ({r.path if r.path != site.path else r.function + '()'}): "
                f"{release_change(r.api, era, pinned)}"
                + (" (found by struct field name: check that it releases these pages)"
-                  if r.via.startswith("field") else "")
+                  if r.by_field_name else "")
                for r in site.releases if not (pinned and r.kind in ("pin", "either"))]
     for rid, message in site.messages:
         changes.append(f"{rid}: {message}")
