@@ -289,7 +289,10 @@ class Tracer:
             if c.name in cat.release and c.name not in self.sf.defined:
                 spec = cat.release[c.name]
                 if len(c.args) > spec.arg and names.mentioned(c.args[spec.arg]):
-                    element = c.in_loop and "[" in c.args[spec.arg]
+                    # pages[i] one at a time, in a loop: a batch release could take the
+                    # array. Not so for sg_page(&sgl[i]) / pfn_to_page(pfns[i]).
+                    arg = c.args[spec.arg]
+                    element = c.in_loop and "[" in arg and "(" not in arg
                     out.releases.append(Release(c.name, spec.kind, fn.path or self.sf.path,
                                                 c.line, fn.name, via, element, g))
                     continue
