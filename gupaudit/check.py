@@ -113,7 +113,7 @@ def compare(before: ScanResult, after: ScanResult, new_lines: dict[str, set[int]
 
 
 def check(path: Path, since: str | None, range_: str | None, cache_path: Path | None,
-          jobs: int | None) -> tuple[list[Change], ScanResult]:
+          jobs: int | None, deep: bool = True) -> tuple[list[Change], ScanResult]:
     """The changes, and the scan of the state after them."""
     if bool(since) == bool(range_):
         raise UsageError("give exactly one of --since REV and --range A..B")
@@ -121,7 +121,7 @@ def check(path: Path, since: str | None, range_: str | None, cache_path: Path | 
     store = cache_mod.Cache.open(cache_path)
     if since:
         base_rev = history.revisions(repo, revs=since)[0]
-        after = pipeline.scan(path, jobs=jobs, cache_path=cache_path)
+        after = pipeline.scan(path, jobs=jobs, cache_path=cache_path, deep=deep)
         new_lines, old_lines = changed_lines(repo, base_rev.commit.hexsha, None)
     else:
         if ".." not in range_:
@@ -129,8 +129,8 @@ def check(path: Path, since: str | None, range_: str | None, cache_path: Path | 
         a, b = range_.split("..", 1)
         base_rev = history.revisions(repo, revs=a)[0]
         head_rev = history.revisions(repo, revs=b or "HEAD")[0]
-        after = history.scan_revision(repo, head_rev, store, None)
+        after = history.scan_revision(repo, head_rev, store, None, deep=deep)
         new_lines, old_lines = changed_lines(repo, base_rev.commit.hexsha,
                                              head_rev.commit.hexsha)
-    before = history.scan_revision(repo, base_rev, store, None)
+    before = history.scan_revision(repo, base_rev, store, None, deep=deep)
     return compare(before, after, new_lines, old_lines), after

@@ -64,6 +64,15 @@ def _cache_options(fn):
         "a corrupt cache is set aside and rebuilt with a warning.")(fn)
 
 
+def _deep_option(fn):
+    return click.option(
+        "--deep/--no-deep", default=True, show_default=True,
+        help="Analyse each file with a site whose release was not found again together "
+        "with the other files of its directory that mention its functions (wrapper callers, "
+        "release helpers, struct fields kept there). --no-deep: each file on its own, "
+        "about half a second faster on a whole tree.")(fn)
+
+
 def _configure(tree: Path, config_file: Path | None) -> config_mod.Config:
     cfg = config_mod.load(tree, config_file)
     config_mod.apply(cfg)
@@ -89,9 +98,7 @@ def _cache_path(cache: Path | None, no_cache: bool) -> Path | None:
               "line for every site.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
-@click.option("--deep", is_flag=True, help="Follow sites whose release was not found into "
-              "the other files of their directory (wrapper callers, helpers, struct fields); "
-              "slower (about 1.5 s more on a whole tree).")
+@_deep_option
 @click.option("--group-by", type=click.Choice(group.BY), default=None,
               help="Subsystems by MAINTAINERS section (default when the tree has one), by "
               "named group (drm/amd, bio, fuse, cifs, else section) or by path.")
@@ -151,7 +158,7 @@ def failing(result, fail_on: str) -> list:
               "json: one todo.json.")
 @click.option("--group-by", type=click.Choice(group.BY), default=None,
               help="Subsystems by MAINTAINERS section (default), named group or path.")
-@click.option("--deep", is_flag=True, help="As for scan.")
+@_deep_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core).")
 @_cache_options
@@ -178,7 +185,8 @@ def todo(tree: Path, out_dir: Path, fmt: str, group_by: str | None, deep: bool,
 @main.command()
 @click.argument("tree", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("location", metavar="PATH:LINE")
-def explain(tree: Path, location: str) -> None:
+@_deep_option
+def explain(tree: Path, location: str, deep: bool) -> None:
     """Show one site's whole flow: acquisition, uses, releases (with the branch each sits
     on and the helper, caller or field it was reached through), source lines, the verdict
     and why. PATH is relative to TREE; LINE is the acquisition's line, as `scan` prints it.
@@ -186,7 +194,7 @@ def explain(tree: Path, location: str) -> None:
     path, sep, line = location.rpartition(":")
     if not sep or not line.isdigit():
         raise UsageError(f"{location}: expected PATH:LINE, e.g. drivers/foo/bar.c:120")
-    sites, _ = pipeline.sites_of_file(tree, path)
+    sites, _ = pipeline.sites_of_file(tree, path, deep)
     site = next((s for s in sites if s.line == int(line)), None)
     if site is None:
         raise UsageError(f"{path}:{line}: no get_user_pages-family site there "
@@ -206,9 +214,10 @@ def explain(tree: Path, location: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--group-by", type=click.Choice(group.BY), default=None)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_deep_option
 @_cache_options
 def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | None, fmt: str,
-                output: Path | None, group_by: str | None, jobs: int | None,
+                output: Path | None, group_by: str | None, jobs: int | None, deep: bool,
                 cache: Path | None, no_cache: bool, config_file: Path | None) -> None:
     """Conversion progress over a kernel git repository's history.
 
@@ -218,7 +227,7 @@ def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | Non
     """
     cfg = _configure(repo, config_file)
     results = history_mod.history(repo, revs, tags, every, _cache_path(cache, no_cache),
-                                  jobs, group_by, cfg.exclude)
+                                  jobs, group_by, cfg.exclude, deep)
     for _, result in results:
         for warning in result.warnings:
             click.echo(f"gupaudit: warning: {warning}", err=True)
@@ -241,9 +250,10 @@ def history_cmd(repo: Path, revs: str | None, tags: str | None, every: int | Non
 @click.option("--every", type=click.IntRange(min=1), help="With --revs: every N-th commit.")
 @click.option("--group-by", type=click.Choice(group.BY), default=None)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_deep_option
 @_cache_options
 def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
-              every: int | None, group_by: str | None, jobs: int | None,
+              every: int | None, group_by: str | None, jobs: int | None, deep: bool,
               cache: Path | None, no_cache: bool, config_file: Path | None) -> None:
     """Write the HTML conversion dashboard for a tree, or for revisions of a repository.
 
@@ -255,14 +265,14 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
     cfg = _configure(source, config_file)
     if revs or tags:
         found = history_mod.history(source, revs, tags, every, cache_path, jobs, group_by,
-                                    cfg.exclude)
+                                    cfg.exclude, deep)
         results = [(rev.name, dataclasses.replace(res, url_template=cfg.url))
                    for rev, res in found]
         last = found[-1][0].commit if found else None
         reader = (lambda path: history_mod.blob(last, path)) if last else None
     else:
         result = pipeline.scan(source, jobs=jobs, group_by=group_by, cache_path=cache_path,
-                               exclude=cfg.exclude)
+                               exclude=cfg.exclude, deep=deep)
         results = [(source.name or str(source), dataclasses.replace(result,
                                                                     url_template=cfg.url))]
         reader = lambda path: _read_or_none(source / path)  # noqa: E731
@@ -289,9 +299,10 @@ def dashboard(source: Path, out_dir: Path, revs: str | None, tags: str | None,
               help="Exit 1 when a touched site ends as a mismatch; or unconverted or a "
               "mismatch; or with any finding.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None)
+@_deep_option
 @_cache_options
 def check_cmd(tree: Path, since: str | None, range_: str | None, fmt: str,
-              fail_on: str | None, jobs: int | None, cache: Path | None,
+              fail_on: str | None, jobs: int | None, deep: bool, cache: Path | None,
               no_cache: bool, config_file: Path | None) -> None:
     """Only the sites a change touches, with their verdict before and after.
 
@@ -300,7 +311,8 @@ def check_cmd(tree: Path, since: str | None, range_: str | None, fmt: str,
     still-unconverted, changed, new, gone.
     """
     _configure(tree, config_file)
-    changes, after = check_mod.check(tree, since, range_, _cache_path(cache, no_cache), jobs)
+    changes, after = check_mod.check(tree, since, range_, _cache_path(cache, no_cache), jobs,
+                                     deep)
     if fmt == "json":
         json.dump({"schema": 1, "changes": [check_record(c) for c in changes]}, sys.stdout,
                   indent=1)

@@ -15,6 +15,7 @@ import fnmatch
 import os
 import posixpath
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from gupaudit import era as era_mod
 from gupaudit import maintainers as maintainers_mod
 from gupaudit.errors import BadRevision, InputError, UsageError
 from gupaudit.model import ScanResult, Site
-from gupaudit.pipeline import _analyse_bytes, worker_init
+from gupaudit.pipeline import _analyse_bytes, deep_pass, directory_jobs, worker_init
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,16 @@ def blob(commit: git.Commit, path: str) -> bytes | None:
                          ) from exc
 
 
+def _git_lister(commit: git.Commit) -> Callable[[str], list[str]]:
+    def list_dir(folder: str) -> list[str]:
+        try:
+            tree = commit.tree[folder] if folder else commit.tree
+        except KeyError:
+            return []
+        return [b.name for b in tree.blobs]
+    return list_dir
+
+
 def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
     args = ["-l", "-F", "--no-color"]
     for name in names:
@@ -118,7 +129,7 @@ def _last_line(text: str) -> str:
 
 def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
                   pool: ProcessPoolExecutor | None, group_by: str | None = None,
-                  exclude: tuple[str, ...] = ()) -> ScanResult:
+                  exclude: tuple[str, ...] = (), deep: bool = True) -> ScanResult:
     started = time.monotonic()
     cat = catalog_mod.load()
     commit = rev.commit
@@ -167,6 +178,10 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
             warnings.append(warning)
         else:
             store.remember_sites(key, found)
+    if deep:
+        jobs = directory_jobs(sites, era, notifier_dirs, _git_lister(commit),
+                              lambda rel: blob(commit, rel))
+        deep_pass(sites, jobs, store, pool.map if pool else map, warnings)
     store.commit()
     sites.sort(key=lambda s: (s.path, s.line, s.column))
     text = blob(commit, "MAINTAINERS")
@@ -180,7 +195,8 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
 def history(path: Path, revs: str | None = None, tags: str | None = None,
             every: int | None = None, cache_path: Path | None = None,
             jobs: int | None = None, group_by: str | None = None,
-            exclude: tuple[str, ...] = ()) -> list[tuple[Revision, ScanResult]]:
+            exclude: tuple[str, ...] = (), deep: bool = True
+            ) -> list[tuple[Revision, ScanResult]]:
     """One result per revision, oldest first."""
     repo = open_repo(path)
     chosen = revisions(repo, revs, tags, every)
@@ -188,7 +204,7 @@ def history(path: Path, revs: str | None = None, tags: str | None = None,
     jobs = jobs or os.cpu_count() or 1
     pool = ProcessPoolExecutor(jobs, initializer=worker_init) if jobs > 1 else None
     try:
-        out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude))
+        out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude, deep))
                for rev in chosen]
     finally:
         if pool:

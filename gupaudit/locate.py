@@ -207,7 +207,8 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
-    seeds = set(catalog.acquire) | set(catalog.release) | set(catalog.containers) | extra_seeds
+    seeds = (set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
+             | set(catalog.use) | extra_seeds)
     keep = {i for i, names in enumerate(callees) if names & seeds or extra_seeds}
     index: dict[str, list[int]] = {}
     for i, u in enumerate(bodies):

@@ -7,6 +7,7 @@ finished ``Site`` records, so no tree-sitter object crosses a process boundary.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import posixpath
 import re
@@ -77,7 +78,12 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     return sites
 
 
-DirJob = tuple[str, str, tuple[str, ...], Era, frozenset[str], frozenset[str]]
+# (folder, the files with open ends, (rel, bytes) of the files to read as one unit, era,
+#  notifier_dirs, names)
+DirJob = tuple[str, tuple[str, ...], tuple[tuple[str, bytes], ...], Era, frozenset[str],
+               frozenset[str]]
+Lister = Callable[[str], list[str]]  # folder -> names of the files in it
+Reader = Callable[[str], bytes | None]  # path -> its bytes, None if unreadable
 
 
 def open_ends(sites: list[Site]) -> dict[str, tuple[set[str], set[str]]]:
@@ -95,36 +101,100 @@ def open_ends(sites: list[Site]) -> dict[str, tuple[set[str], set[str]]]:
     return out
 
 
-def _analyse_dir(job: DirJob) -> list[Site]:
-    """Sites of ``files`` with their whole directory as the unit (pass 2).
+def directory_jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str],
+                   list_dir: Lister, read: Reader) -> list[DirJob]:
+    """Pass 2's work: per directory with open ends, the files to analyse as one unit.
 
-    Of the sibling files, those that mention one of ``names`` (wrapper callers, escape
-    targets) are parsed with the site's file.
+    Of the sibling files (.c and .h), those that mention one of the names (wrapper callers,
+    escape targets) are read with the site's file. ``list_dir``/``read`` reach a work tree
+    or a git revision alike.
     """
-    root, folder, files, era, notifier_dirs, names = job
-    cat = catalog_mod.load()
-    base = Path(root) / folder
+    jobs = []
+    for folder, (files, names) in sorted(open_ends(sites).items()):
+        needles = [n.encode() for n in names]
+        units = []
+        for name in sorted(list_dir(folder)):
+            if not name.endswith((".c", ".h")):
+                continue
+            rel = f"{folder}/{name}" if folder else name
+            data = read(rel)
+            if data is None:
+                continue
+            if rel not in files and (b"\0" in data[:65536] or not any(n in data for n in needles)):
+                continue
+            units.append((rel, data))
+        if len(units) <= len(files):
+            continue  # no sibling mentions them: pass 1 already saw everything there is
+        jobs.append((folder, tuple(sorted(files)), tuple(units), era, notifier_dirs,
+                     frozenset(names)))
+    return jobs
+
+
+def _dir_key(job: DirJob) -> str:
+    folder, files, units, era, notifier_dirs, names = job
+    h = hashlib.sha1(b"directory\0")
+    for rel, data in units:
+        h.update(f"{rel}\0{len(data)}\0".encode())
+        h.update(data)
+    h.update("\0".join([folder, *files, "", *sorted(names), era.name,
+                        str(folder in notifier_dirs)]).encode())
+    return cache_mod.site_key(h.digest(), folder, era.name, folder in notifier_dirs)
+
+
+def _analyse_dir(job: DirJob) -> tuple[list[Site], str | None]:
+    """Sites of ``files`` with their whole directory as the unit (pass 2)."""
+    folder, files, data, era, notifier_dirs, names = job
     try:
-        entries = sorted((e for e in os.scandir(base)
-                          if e.is_file(follow_symlinks=False) and e.name.endswith((".c", ".h"))),
-                         key=lambda e: e.name)
-    except OSError:
-        return []
-    needles = [n.encode() for n in names]
-    units: list[SourceFile] = []
-    for entry in entries:
-        rel = f"{folder}/{entry.name}" if folder else entry.name
+        cat = catalog_mod.load()
+        units = [source_file(rel, parse(b), b, cat, extra_seeds=names) for rel, b in data]
+        sites: list[Site] = []
+        for rel in files:
+            sites.extend(analyse_unit(merge(units, rel), rel, era, notifier_dirs))
+        return sites, None
+    except Exception as exc:  # noqa: BLE001 - pass 1's verdicts stand for this directory
+        if os.environ.get("GUPAUDIT_DEBUG"):
+            raise
+        return [], (f"{folder}/: {INTERNAL_ERROR} in the directory pass ({type(exc).__name__}: "
+                    f"{exc}); its files keep their single-file verdicts, please report it")
+
+
+def deep_pass(sites: list[Site], jobs: list[DirJob], store: cache_mod.Cache,
+              run: Callable, warnings: list[str]) -> None:
+    """Run pass 2 (``run``: map or a pool's map) and put its verdicts in place of pass 1's,
+    through the cache (keyed by every byte the directory unit read)."""
+    todo, keys = [], []
+    for job in jobs:
+        key = _dir_key(job)
+        found = store.sites(key)
+        if found is not None:
+            _replace(sites, found)
+        else:
+            todo.append(job)
+            keys.append(key)
+    for key, (found, warning) in zip(keys, run(_analyse_dir, todo), strict=True):
+        if warning:
+            warnings.append(warning)
+            continue
+        _replace(sites, found)
+        store.remember_sites(key, found)
+
+
+def _fs_lister(root: Path) -> Lister:
+    def list_dir(folder: str) -> list[str]:
         try:
-            data = Path(entry.path).read_bytes()
+            return [e.name for e in os.scandir(root / folder) if e.is_file(follow_symlinks=False)]
         except OSError:
-            continue
-        if rel not in files and (b"\0" in data[:65536] or not any(n in data for n in needles)):
-            continue
-        units.append(source_file(rel, parse(data), data, cat, extra_seeds=names))
-    sites: list[Site] = []
-    for rel in files:
-        sites.extend(analyse_unit(merge(units, rel), rel, era, notifier_dirs))
-    return sites
+            return []
+    return list_dir
+
+
+def _fs_reader(root: Path) -> Reader:
+    def read(rel: str) -> bytes | None:
+        try:
+            return (root / rel).read_bytes()
+        except OSError:
+            return None
+    return read
 
 
 def _analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
@@ -205,7 +275,7 @@ def _notifier_dirs(root: Path, paths: list[str]) -> frozenset[str]:
         if not discover.is_definition_file(p, cat.definition_files))
 
 
-def sites_of_file(root: Path, rel: str) -> tuple[list[Site], Era]:
+def sites_of_file(root: Path, rel: str, deep: bool = True) -> tuple[list[Site], Era]:
     """The sites of one file of a tree, classified as a whole-tree scan would."""
     _check_tree(root)
     path = root / rel
@@ -213,9 +283,13 @@ def sites_of_file(root: Path, rel: str) -> tuple[list[Site], Era]:
         raise UsageError(f"{rel}: no such file in {root}")
     era, _ = tree_era(root)
     paths, _ = discover.walk(root, catalog_mod.load().skip_dirs)
-    found, warning = _analyse_path((str(root), rel, era, _notifier_dirs(root, paths)))
+    notifier_dirs = _notifier_dirs(root, paths)
+    found, warning = _analyse_path((str(root), rel, era, notifier_dirs))
     if warning:
         raise InputError(warning)
+    if deep:
+        deep_pass(found, directory_jobs(found, era, notifier_dirs, _fs_lister(root),
+                                        _fs_reader(root)), cache_mod.Cache.open(None), map, [])
     return found, era
 
 
@@ -226,12 +300,12 @@ def _replace(sites: list[Site], found: list[Site]) -> None:
 
 
 def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
-         deep: bool = False, group_by: str | None = None,
+         deep: bool = True, group_by: str | None = None,
          cache_path: Path | None = None, exclude: tuple[str, ...] = ()) -> ScanResult:
     """Scan a kernel tree (a plain tree or a git work tree) and classify every site.
 
-    ``deep``: analyse the sites whose release was not found again with their directory
-    as the unit (wrapper callers, helpers and struct fields in sibling files).
+    ``deep``: analyse the files with a site whose release was not found again with their
+    directory as the unit (wrapper callers, helpers and struct fields in sibling files).
     ``cache_path``: the SQLite cache to read and fill (None: no cache).
     ``exclude``: path globs never scanned (a tree's config).
     """
@@ -308,9 +382,9 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
             filtered(job, hits, bad)
             for work in analysis_jobs(hits):
                 take(work[0], *_analyse_bytes(work))
-        for folder, (files, names) in (open_ends(sites) if deep else {}).items():
-            _replace(sites, _analyse_dir((str(root), folder, tuple(sorted(files)), era,
-                                          notifier_dirs, frozenset(names))))
+        if deep:
+            deep_pass(sites, directory_jobs(sites, era, notifier_dirs, _fs_lister(root),
+                                            _fs_reader(root)), store, map, warnings)
     else:
         # Analysis starts as soon as a prefilter slice has found files, so no core idles
         # while the last slices of the tree are still being read.
@@ -330,11 +404,9 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
                     else:
                         take(what, *future.result())
             # Pass 2: sites whose pages left their file, with the directory as the unit.
-            redo = [(str(root), folder, tuple(sorted(files)), era, notifier_dirs,
-                     frozenset(names))
-                    for folder, (files, names) in (open_ends(sites) if deep else {}).items()]
-            for found in pool.map(_analyse_dir, redo):
-                _replace(sites, found)
+            if deep:
+                deep_pass(sites, directory_jobs(sites, era, notifier_dirs, _fs_lister(root),
+                                                _fs_reader(root)), store, pool.map, warnings)
         finally:
             pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
     store.commit()

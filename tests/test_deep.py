@@ -1,23 +1,56 @@
-"""--deep: a wrapper's caller and release helper in sibling files of the directory."""
+"""The directory pass (on by default, --no-deep turns it off): a wrapper's caller and
+release helper in sibling files of the directory, in a work tree and in git history."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
+import pytest
 from conftest import FIXTURES
 
-from gupaudit import pipeline
+from gupaudit import history, pipeline
 
 XDIR = FIXTURES / "trees" / "xdir"
+RELEASE = ("unpin_user_pages_dirty_lock", "drivers/bar/bar_pages.c", 13, "bar_release_pages")
 
 
-def test_without_deep_the_release_is_not_found() -> None:
-    (site,) = pipeline.scan(XDIR, jobs=1).sites
+def test_without_the_directory_pass_the_release_is_not_found() -> None:
+    (site,) = pipeline.scan(XDIR, jobs=1, deep=False, cache_path=None).sites
     assert (site.path, site.function, site.status.value) == (
         "drivers/bar/bar_pages.c", "bar_get_user_pages", "unknown")
 
 
-def test_deep_follows_the_wrapper_into_its_callers_file() -> None:
+def test_the_wrapper_is_followed_into_its_callers_file() -> None:
     for jobs in (1, 2):
-        (site,) = pipeline.scan(XDIR, jobs=jobs, deep=True).sites
+        (site,) = pipeline.scan(XDIR, jobs=jobs, cache_path=None).sites
         assert site.status.value == "converted"
-        assert [(r.api, r.path, r.line, r.function) for r in site.releases] == [
-            ("unpin_user_pages_dirty_lock", "drivers/bar/bar_pages.c", 13, "bar_release_pages")]
+        assert [(r.api, r.path, r.line, r.function) for r in site.releases] == [RELEASE]
+
+
+def test_directory_verdicts_come_back_from_the_cache(tmp_path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(XDIR, tree)
+    db = tmp_path / "cache.sqlite3"
+    first = pipeline.scan(tree, jobs=1, cache_path=db).sites
+    assert first[0].status.value == "converted"
+    # The caller's file changes: the directory unit must be analysed again, not reused.
+    caller = tree / "drivers" / "bar" / "bar_main.c"
+    caller.write_text(caller.read_text().replace("bar_release_pages(", "bar_forget_pages("))
+    (site,) = pipeline.scan(tree, jobs=1, cache_path=db).sites
+    assert site.status.value == "unknown"
+
+
+def test_history_takes_the_same_directory_pass(tmp_path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    repo = tmp_path / "repo"
+    shutil.copytree(XDIR, repo)
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                 "commit", "-q", "-m", "v1"], ["tag", "v1"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    ((_, deep),) = history.history(repo, tags="v1", cache_path=None, jobs=1)
+    ((_, shallow),) = history.history(repo, tags="v1", cache_path=None, jobs=1, deep=False)
+    assert [s.status.value for s in deep.sites] == ["converted"]
+    assert [(r.api, r.path, r.line, r.function) for r in deep.sites[0].releases] == [RELEASE]
+    assert [s.status.value for s in shallow.sites] == ["unknown"]
