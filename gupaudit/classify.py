@@ -117,7 +117,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 status, case = Status.UNCONVERTED, 5
                 reason = ("data accessed through pages kept beyond the function "
                           "(released only through a struct field, or not at all)")
-        elif "struct" in evidence:
+        elif "struct" in evidence and not (family is Family.ITER_GET and flow.escapes):
             status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
         elif family is Family.ITER_GET and (flow.escapes or reachable):
             # iov_iter_get_pages*() exists for I/O on the iterator's memory: pages handed

@@ -1,8 +1,7 @@
 """gupaudit on a real Linux 6.1 tree: verdicts checked by reading the kernel source.
 
-The tree comes from $GUPAUDIT_KERNEL_6_1, else ../shared/corpus/get-kernel 6.1 (next to the
-checkout, as on the project's machines), else ``gupaudit fetch 6.1`` where apt can get
-Debian's linux-source-6.1; with none of these the tests skip, saying why.
+The tree comes from tests/realkernel.py ($GUPAUDIT_KERNEL_6_1, ../shared/corpus/get-kernel
+6.1 or ``gupaudit fetch 6.1``); without one the tests skip, saying why.
 
 Each expectation below was checked by reading the function in Linux 6.1 (Debian's
 6.1.x linux-source); the comment says what decides it. Sites are named by path, function
@@ -11,56 +10,29 @@ and API rather than line, so a stable point release does not break them.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from functools import cache
 from pathlib import Path
 
 import pytest
+import realkernel
 
-REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.realkernel
 
 
-@cache
-def kernel_tree() -> Path | None:
-    env = os.environ.get("GUPAUDIT_KERNEL_6_1")
-    if env:
-        return Path(env)
-    script = REPO.parent / "shared" / "corpus" / "get-kernel"
-    if script.exists():
-        out = subprocess.run([str(script), "6.1"], capture_output=True, text=True, check=False)
-        if out.returncode == 0 and out.stdout.strip():
-            return Path(out.stdout.strip().splitlines()[-1])
-    if shutil.which("apt-get") and os.environ.get("GUPAUDIT_FETCH", "1") == "1":
-        out = subprocess.run([sys.executable, "-m", "gupaudit", "fetch", "6.1"],
-                             capture_output=True, text=True, check=False)
-        if out.returncode == 0:
-            return Path(out.stdout.strip().splitlines()[-1])
-    return None
-
-
-@cache
 def scan() -> dict:
-    tree = kernel_tree()
-    if tree is None:
-        pytest.skip("no Linux 6.1 tree: set GUPAUDIT_KERNEL_6_1 or let apt fetch linux-source-6.1")
-    out = subprocess.run([sys.executable, "-m", "gupaudit", "scan", str(tree), "--format",
-                          "json"], capture_output=True, text=True, check=False,
-                         cwd=tempfile.gettempdir())
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return realkernel.scan("6.1")
+
+
+def kernel_tree() -> Path | None:
+    return realkernel.kernel_tree("6.1")
 
 
 def sites(path: str, function: str, api: str) -> list[dict]:
-    found = [s for s in scan()["sites"]
-             if (s["path"], s["function"], s["api"]) == (path, function, api)]
-    assert found, f"no {api}() site in {path}:{function}()"
-    return found
+    return realkernel.sites("6.1", path, function, api)
 
 
 # (path, function, api, status, why — as read in the 6.1 source)
