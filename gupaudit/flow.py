@@ -146,6 +146,23 @@ def aliases(fn: Function, start: set[str], catalog: Catalog) -> Names:
     return names
 
 
+def enclosing(arg: str, names: Names) -> str | None:
+    """``&ctx->sgl`` passed while ``ctx->sgl.sgt`` is tracked: the struct holding the pages
+    goes to the callee, which finds them under ``param->sgt`` (the suffix returned).
+    Only for a field path (``ctx->sgl``), never a bare variable: passing ``ctx`` around
+    says nothing about one of its many fields."""
+    r = root(arg)
+    if r is None or ("->" not in r and "." not in r) or r in names.names:
+        return None
+    for n in sorted(names.names):
+        rest = n[len(r):]
+        if n.startswith(r) and rest.startswith(("->", ".")):
+            if rest.startswith(".") and arg.lstrip().startswith("&"):
+                return "->" + rest[1:]
+            return rest
+    return None
+
+
 def _accessor_of(rhs: str, names: Names, catalog: Catalog) -> bool:
     m = re.match(r"^(?:\([^()]*\))?(\w+)\((.*)\)$", rhs)
     return bool(m and m.group(1) in catalog.accessors and names.mentioned(m.group(2)))
@@ -252,11 +269,15 @@ class Tracer:
                             kernel = kernel or f"{got} in {c.name}()"
         return kernel
 
-    def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...]) -> Trace:
+    def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...],
+                   suffix: str = "") -> Trace:
+        """What function ``fname`` does with its parameter k (or with ``param<suffix>``,
+        the pages inside the struct it was passed)."""
         fn = self.by_name[fname]
         trace = Trace()
         if k < len(fn.params) and fn.params[k]:
-            self._trace(fn, {fn.params[k]}, depth, stack + (fname,), trace, via=fname)
+            self._trace(fn, {fn.params[k] + suffix}, depth, stack + (fname,), trace,
+                        via=fname)
         return trace
 
     def _trace(self, fn: Function, start: set[str], depth: int, stack: tuple[str, ...],
@@ -283,7 +304,11 @@ class Tracer:
             names = aliases(fn, names.names, cat)
         out.names.update(names.names)
         for c in fn.calls:
-            if not c.args or not any(names.mentioned(a) for a in c.args):
+            if not c.args:
+                continue
+            inner = {k: suf for k, a in enumerate(c.args)
+                     if (suf := enclosing(a, names)) is not None}
+            if not inner and not any(names.mentioned(a) for a in c.args):
                 continue
             g = c.guards
             if c.name in cat.release and c.name not in self.sf.defined:
@@ -306,8 +331,8 @@ class Tracer:
                     continue
                 callee = self.by_name[c.name]
                 for k, arg in enumerate(c.args):
-                    if names.mentioned(arg):
-                        sub = self._summary(c.name, k, depth + 1, stack)
+                    if names.mentioned(arg) or k in inner:
+                        sub = self._summary(c.name, k, depth + 1, stack, inner.get(k, ""))
                         out.releases.extend(_lift(r, g, callee.params, c.args)
                                             for r in sub.releases)
                         out.uses.extend(sub.uses)
