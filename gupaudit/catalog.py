@@ -92,6 +92,12 @@ class Catalog:
         """Calls that register an MMU notifier (pin_user_pages.rst case 3)."""
         return frozenset(n for n, ev in self.use.items() if ev == "notifier")
 
+    def known_names(self) -> frozenset[str]:
+        """Every function name the catalogue gives a meaning to."""
+        return frozenset(self.acquire) | frozenset(self.release) | frozenset(self.use) | (
+            frozenset(self.containers) | frozenset(self.iterators) | self.accessors
+            | self.neutral | frozenset(self.kernel_iter) | frozenset(self.user_iter))
+
     def prefilter_needles(self) -> tuple[bytes, ...]:
         """Byte strings of which every file with an acquisition contains at least one.
 

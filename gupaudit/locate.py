@@ -177,7 +177,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     Only functions that can matter are described: those with an acquisition, a release or a
     container hand-off (sg table, bio), and the same-file functions they call or are called
     by, ``rounds`` hops out. With ``extra_seeds`` (a directory analysed as one unit, where
-    calls cross files) every function is described. The others are
+    calls cross files) every function and every call's context is described. The others are
     still in ``SourceFile.defined``, so their names are known to be local.
     """
     bodies, macros = units(tree, data, tuple(n.encode() for n in catalog.acquire))
@@ -247,7 +247,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 name = caps["call.name"][0].text.decode("utf-8", "replace")
                 args = tuple(norm(a.text) for a in caps["call.args"][0].named_children
                              if a.type != "comment")
-                if name in interesting or is_iterator(name):
+                if name in interesting or is_iterator(name) or extra_seeds:
                     guards, in_loop, result, returned = _context(node, unit.body, is_iterator)
                 else:
                     guards, in_loop, result, returned = (), False, None, False

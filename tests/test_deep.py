@@ -54,3 +54,18 @@ def test_history_takes_the_same_directory_pass(tmp_path) -> None:
     assert [s.status.value for s in deep.sites] == ["converted"]
     assert [(r.api, r.path, r.line, r.function) for r in deep.sites[0].releases] == [RELEASE]
     assert [s.status.value for s in shallow.sites] == ["unknown"]
+
+
+HDR = FIXTURES / "trees" / "hdr"
+
+
+def test_an_included_headers_accessor_reads_the_field_back() -> None:
+    found = {s.path: s for s in pipeline.scan(HDR, jobs=1, cache_path=None).sites}
+    vec = found["drivers/vec/vec.c"]
+    assert vec.status.value == "converted"
+    assert [(r.api, r.function) for r in vec.releases] == [("unpin_user_pages", "vec_put")]
+    # The same code without the #include: the accessor is not known there.
+    assert found["drivers/novec/novec.c"].status.value == "unknown"
+    shallow = {s.path: s.status.value
+               for s in pipeline.scan(HDR, jobs=1, cache_path=None, deep=False).sites}
+    assert shallow["drivers/vec/vec.c"] == "unknown"
