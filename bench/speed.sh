@@ -4,9 +4,11 @@
 # Usage:  bench/speed.sh TREE [TREE...]
 #         PYTHON=/path/to/venv/bin/python RUNS=5 bench/speed.sh /src/linux-6.1 /src/linux
 #
-# For each TREE: one untimed `gupaudit scan` first (warms the page cache for all three tools),
-# then, timed one after the other, each RUNS times (default 3; wall = median, memory = max):
-#   gupaudit   gupaudit scan TREE --format json -o /dev/null
+# For each TREE: one untimed `gupaudit scan` first (warms the page cache for all the tools
+# and fills a fresh result cache), then, timed one after the other, each RUNS times
+# (default 3; wall = median, memory = max):
+#   gupaudit   gupaudit scan TREE --format json -o /dev/null --no-cache   (every file analysed)
+#   cached     the same with that result cache: a re-scan of an unchanged tree
 #   rg         rg -l -w -g '*.[ch]' REGEX TREE                  (if rg is installed)
 #   git-grep   git -C TREE grep --no-index -l -w -E REGEX -- '*.[ch]'
 # REGEX is (name|name|...) over the keys of [acquire] in gupaudit/apis.toml.  rg honours a
@@ -163,7 +165,7 @@ row() {  # row TREE TOOL OKRC CMD...: run CMD under the wrapper, print one table
     shift 3
     local wall peak parent child lines rc note=""
     read -r wall peak parent child lines rc < <("$py" "$wrapper" "$gnu_time" "$runs" "$@")
-    if [ "$tool" = gupaudit ]; then lines=-; fi
+    if [ "$tool" = gupaudit ] || [ "$tool" = cached ]; then lines=-; fi
     # rg and git grep exit 1 when nothing matched; that is still a valid run.
     if [ "$rc" -ne 0 ] && [ "$rc" -gt "$okrc" ]; then note="  (exit $rc)"; fi
     printf '%-14s %-9s %8s %8s %9s %8s %6s%s\n' \
@@ -180,8 +182,11 @@ for tree in "$@"; do
         exit 2
     fi
     name=$(basename "$(cd "$tree" && pwd)")
-    "${gup[@]}" scan "$tree" --format json -o /dev/null   # warm-up, untimed
-    row "$name" gupaudit 0 "${gup[@]}" scan "$tree" --format json -o /dev/null
+    cache=$(mktemp -d)/cache.sqlite3
+    "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"  # warm-up, untimed
+    row "$name" gupaudit 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --no-cache
+    row "$name" cached 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"
+    rm -rf "$(dirname "$cache")"
     if command -v rg >/dev/null 2>&1; then
         row "$name" rg 1 rg -l -w -g '*.[ch]' "$regex" "$tree"
     else
