@@ -274,6 +274,10 @@ def _difficulty(flow: Flow, family: Family, evidence: set[str],
 def _confidence(status: Status, reachable: list[Release], flow: Flow) -> str:
     if status is Status.UNKNOWN:
         return "low"
+    if flow.kernel_iter and not reachable:
+        # Set up in sight, or a MSG_SPLICE_PAGES test around the call: seen. Through the
+        # callers of a static function: seen too, but one step removed.
+        return "medium" if flow.kernel_iter.startswith("every caller") else "high"
     direct = any(not r.via for r in reachable)
     if direct and flow.uses and not flow.escapes:
         return "high"

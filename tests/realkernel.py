@@ -1,8 +1,9 @@
 """Real Linux trees for the tests that check verdicts on them.
 
 A tree comes from $GUPAUDIT_KERNEL_<VERSION> (dots as underscores: GUPAUDIT_KERNEL_6_1,
-GUPAUDIT_KERNEL_LATEST), else ../shared/corpus/get-kernel VERSION (next to the checkout,
-as on the project's machines), else ``gupaudit fetch VERSION`` where apt can get Debian's
+GUPAUDIT_KERNEL_LATEST), else the tree ../shared/corpus/get-kernel VERSION unpacked before
+($GUPAUDIT_CORPUS, default ~/.cache/gupaudit-corpus), else that script (next to the
+checkout, as on the project's machines), else ``gupaudit fetch`` where apt can get Debian's
 linux-source; with none of these the tests skip, saying why.
 """
 
@@ -27,6 +28,10 @@ def kernel_tree(version: str) -> Path | None:
     env = os.environ.get("GUPAUDIT_KERNEL_" + version.replace(".", "_").upper())
     if env:
         return Path(env)
+    # Where ../shared/corpus/get-kernel keeps its trees, when it ran on this machine before.
+    corpus = Path(os.environ.get("GUPAUDIT_CORPUS", Path.home() / ".cache" / "gupaudit-corpus"))
+    if (corpus / f"linux-{version}" / "Makefile").is_file():
+        return corpus / f"linux-{version}"
     script = REPO.parent / "shared" / "corpus" / "get-kernel"
     if script.exists():
         out = subprocess.run([str(script), version], capture_output=True, text=True,
@@ -34,7 +39,9 @@ def kernel_tree(version: str) -> Path | None:
         if out.returncode == 0 and out.stdout.strip():
             return Path(out.stdout.strip().splitlines()[-1])
     if shutil.which("apt-get") and os.environ.get("GUPAUDIT_FETCH", "1") == "1":
-        out = subprocess.run([sys.executable, "-m", "gupaudit", "fetch", version],
+        # `gupaudit fetch` alone takes the newest linux-source apt offers.
+        args = [] if version == "latest" else [version]
+        out = subprocess.run([sys.executable, "-m", "gupaudit", "fetch", *args],
                              capture_output=True, text=True, check=False)
         if out.returncode == 0:
             return Path(out.stdout.strip().splitlines()[-1])
