@@ -85,24 +85,44 @@ def _oldest_first(repo: git.Repo, revs: list[Revision]) -> list[Revision]:
 
 
 def blob(commit: git.Commit, path: str) -> bytes | None:
+    """A file's bytes at a commit, or None when there is no such file.
+
+    Read through git's own ``cat-file --batch`` (one process kept open by gitpython):
+    walking ``commit.tree[path]`` parses every tree object on the way again for each file,
+    which made most of a warm history run.
+    """
     try:
-        return commit.tree[path].data_stream.read()
-    except KeyError:
+        _, kind, _, data = commit.repo.git.get_object_data(f"{commit.hexsha}:{path}")
+    except ValueError as exc:
+        # git says "missing" both for a path the tree lacks and for an object the
+        # repository lacks; only the tree tells them apart.
+        try:
+            listed = commit.repo.git.ls_tree(commit.hexsha, "--", path)
+        except git.GitCommandError as inner:
+            raise _damaged(commit, path, inner) from exc
+        if listed:
+            raise _damaged(commit, path, exc) from exc
         return None
-    except (ValueError, OSError, git.GitCommandError) as exc:
-        # A shallow or damaged repository: the object is not there.
-        raise InputError(f"{commit.hexsha[:12]}:{path}: cannot read the git object ({exc}); "
-                         "is the repository complete (not shallow, no missing objects)?"
-                         ) from exc
+    except (OSError, git.GitCommandError) as exc:
+        raise _damaged(commit, path, exc) from exc
+    return data if kind == b"blob" else None
+
+
+def _damaged(commit: git.Commit, path: str, exc: Exception) -> InputError:
+    # A shallow or damaged repository: the object is not there.
+    return InputError(f"{commit.hexsha[:12]}:{path}: cannot read the git object ({exc}); "
+                      "is the repository complete (not shallow, no missing objects)?")
 
 
 def _git_lister(commit: git.Commit) -> Callable[[str], list[str]]:
     def list_dir(folder: str) -> list[str]:
         try:
-            tree = commit.tree[folder] if folder else commit.tree
-        except KeyError:
+            out = commit.repo.git.ls_tree(f"{commit.hexsha}:{folder}")
+        except git.GitCommandError:
             return []
-        return [b.name for b in tree.blobs]
+        # "<mode> <type> <sha>\t<name>" per entry; files only
+        return [line.split("\t", 1)[1] for line in out.splitlines()
+                if "\t" in line and line.split()[1] == "blob"]
     return list_dir
 
 

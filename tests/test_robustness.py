@@ -266,3 +266,29 @@ def test_truncated_cache(tmp_path) -> None:
     assert [(s.path, s.line, s.status) for s in again.sites] == [
         (s.path, s.line, s.status) for s in first.sites]
     assert len([w for w in again.warnings if "cache" in w]) <= 1
+
+
+def test_a_missing_blob_is_an_error_not_an_absent_file(tmp_path) -> None:
+    """git says "missing" for both; a file the tree lists but the repository lacks must
+    not silently drop out of a revision's figures."""
+    import git as gitmod
+
+    from gupaudit import history
+    from gupaudit.errors import InputError
+
+    where = tmp_path / "r"
+    (where / "d").mkdir(parents=True)
+    (where / "d" / "a.c").write_text("int a;\n")
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"]):
+        subprocess.run(["git", "-C", str(where), *args], check=True, capture_output=True)
+    commit = gitmod.Repo(where).commit("HEAD")
+    assert history.blob(commit, "d/a.c") == b"int a;\n"
+    assert history.blob(commit, "d/none.c") is None
+    assert history.blob(commit, "d") is None  # a folder is not a file
+    sha = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD:d/a.c"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    (where / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
+    commit = gitmod.Repo(where).commit("HEAD")
+    with pytest.raises(InputError, match="cannot read the git object"):
+        history.blob(commit, "d/a.c")
