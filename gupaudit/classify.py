@@ -31,6 +31,7 @@ from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status
 _PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
 _LOOP_RELEASES = {"put_page", "unpin_user_page", "put_user_page", "folio_put", "unpin_folio"}
 _DATA_EVIDENCE = {"dma", "dio", "map"}
+_PHYSICAL = {"page_to_phys", "__pa", "virt_to_phys", "page_to_virt"}
 
 
 def contradicts(a: tuple[Guard, ...], b: tuple[Guard, ...]) -> bool:
@@ -117,6 +118,13 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 status, case = Status.UNCONVERTED, 5
                 reason = ("data accessed through pages kept beyond the function "
                           "(released only through a struct field, or not at all)")
+        elif "struct" in evidence and _physical(flow):
+            # ne_set_user_memory_region_ioctl: PageHuge/page_to_nid checks, then the
+            # physical addresses go to the hypervisor. Not struct-page-only.
+            status, case = Status.UNKNOWN, None
+            reason = ("struct page checks, and the physical address is handed on "
+                      f"({_physical(flow)}): a device, firmware or hypervisor may use the "
+                      "memory; check by hand")
         elif "struct" in evidence and not (family is Family.ITER_GET and flow.escapes):
             status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
         elif family is Family.ITER_GET and (flow.escapes or reachable):
@@ -220,6 +228,11 @@ def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:
             if r.kind == "pin" and not pinned and says_pinned:
                 return True
     return False
+
+
+def _physical(flow: Flow) -> str:
+    """The call through which a physical address of the pages leaves, if any."""
+    return next((e for e in flow.escapes if e[:-2] in _PHYSICAL), "")
 
 
 def _device_wrote(evidence: set[str]) -> bool:
