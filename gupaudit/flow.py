@@ -61,6 +61,18 @@ def root(expr: str) -> str | None:
     return e
 
 
+def returned_values(expr: str) -> list[str]:
+    """``got > 0 ? page : NULL`` -> [page, NULL]: what a conditional expression can be."""
+    q = top_level_operator(expr, "?")
+    if q < 0:
+        return [expr]
+    rest = expr[q + 1:]
+    colon = top_level_operator(rest, ":")
+    if colon < 0 or top_level_operator(rest[:colon], "?") >= 0:
+        return [expr]  # unbalanced, or an unparenthesised nested conditional: left whole
+    return [rest[:colon]] + returned_values(rest[colon + 1:])
+
+
 def _top_level_left(e: str) -> str:
     """``pages+i`` -> ``pages``; leaves ``a->b`` alone."""
     i = top_level_operator(e, "+-", start=1)
@@ -192,9 +204,12 @@ class Tracer:
         if fields or globals_:
             self._through_fields(fields, globals_, fn.name, trace)
         trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
+        local = "return" not in trace.escapes and not any(
+            _field(n) or n in fn.params or n in self.sf.globals for n in trace.names)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
-                    leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals))
+                    leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals),
+                    local=local)
 
     def kernel_iterator(self, fn: Function, call: Call, depth: int = 0) -> str:
         """Evidence that the iterator an extraction reads (its first argument) is backed by
@@ -355,7 +370,7 @@ class Tracer:
                 continue
             out.escapes.append(f"{c.name}()")
         for value in fn.returns:
-            if root(value) in names.names:
+            if any(root(v) in names.names for v in returned_values(value)):
                 out.escapes.append("return")
                 if depth < MAX_DEPTH:
                     self._callers(fn, None, depth, stack, out)
@@ -428,14 +443,23 @@ class Tracer:
                     start = root(c.args[k]) if k < len(c.args) else None
                 if start:
                     sub = Trace()
-                    self._trace(caller, {start}, depth + 1, stack + (caller.name,), sub,
-                                via=f"caller {caller.name}")
+                    # From the call on: a caller reusing the name (binder's "page" is a
+                    # freshly allocated page before it holds the looked-up one) must not
+                    # lend the site the earlier value's uses.
+                    self._trace(_from_line(caller, c.line), {start}, depth + 1,
+                                stack + (caller.name,), sub, via=f"caller {caller.name}")
                     # The caller's branches say nothing about the site's: drop them.
                     out.releases.extend(_lift(r, (), (), ()) for r in sub.releases)
                     # Where the caller keeps them (buf->pages) leads to its release callback.
                     out.names.update(n for n in sub.names if _field(n))
                     out.uses.extend(sub.uses)
                     out.escapes.extend(sub.escapes)
+
+
+def _from_line(fn: Function, line: int) -> Function:
+    """The function with the calls and assignments before ``line`` left out."""
+    return dataclasses.replace(fn, calls=tuple(c for c in fn.calls if c.line >= line),
+                               assigns=tuple(a for a in fn.assigns if a.line >= line))
 
 
 def _storage_rx(fields: set[str], globals_: set[str]) -> re.Pattern[str] | None:

@@ -167,6 +167,8 @@ class Flow:
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
     leaks: tuple[int, ...] = ()  # lines of exits after a partial pin that release nothing
     kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
+    local: bool = False  # only ever held in the function's own locals (no field, parameter,
+    #                      file-scope variable or return value)
 
 
 @dataclass(frozen=True, slots=True)
