@@ -27,9 +27,11 @@ from gupaudit import catalog as catalog_mod
 from gupaudit import discover, group
 from gupaudit import era as era_mod
 from gupaudit import maintainers as maintainers_mod
+from gupaudit.analyse import analyse_bytes
+from gupaudit.directory import deep_pass, directory_jobs
 from gupaudit.errors import BadRevision, InputError, UsageError
 from gupaudit.model import ScanResult, Site
-from gupaudit.pipeline import _analyse_bytes, deep_pass, directory_jobs, worker_init
+from gupaudit.pipeline import worker_init
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
         else:
             work.append((rel, data, era, notifier_dirs))
             keys.append(key)
-    results = pool.map(_analyse_bytes, work, chunksize=2) if pool else map(_analyse_bytes, work)
+    results = pool.map(analyse_bytes, work, chunksize=2) if pool else map(analyse_bytes, work)
     for key, (found, warning) in zip(keys, results, strict=True):
         sites.extend(found)
         if warning:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_history import repo  # noqa: F401 - the two-tag repository fixture
 from test_real_kernel import kernel_tree
 
-from gupaudit import catalog, era, pipeline
+from gupaudit import analyse, catalog, era, pipeline
 
 SOURCES = sorted(p for p in FIXTURES.rglob("*.c") if "trees" not in p.parts)
 NOISE = ["{", "}", "(", ")", ";", "__must_check ", "__user ", "#ifdef CONFIG_X\n",
@@ -76,14 +76,14 @@ def test_a_bug_in_one_file_costs_that_file_only(monkeypatch, tmp_path) -> None:
     body = "int {f}(struct page **p)\n{{\n\treturn {api}(0, 1, 0, p);\n}}\n"
     (tmp_path / "a.c").write_text(body.format(f="f", api="pin_user_pages_fast"))
     (tmp_path / "b.c").write_text(body.format(f="g", api="get_user_pages_fast"))
-    real = pipeline.analyse_source
+    real = analyse.analyse_source
 
     def broken(rel, data, *args):
         if rel == "b.c":
             raise RuntimeError("boom")
         return real(rel, data, *args)
 
-    monkeypatch.setattr(pipeline, "analyse_source", broken)
+    monkeypatch.setattr(analyse, "analyse_source", broken)
     result = pipeline.scan(tmp_path, jobs=1)
     assert [s.path for s in result.sites] == ["a.c"]
     assert pipeline.count_internal_errors(result.warnings) == 1
@@ -141,7 +141,7 @@ def test_symlink_loop_and_empty_dir(tmp_path) -> None:
 
 
 def test_big_generated_header_is_skipped_with_a_warning(monkeypatch, tmp_path) -> None:
-    monkeypatch.setattr(pipeline, "MAX_PARSE_BYTES", 1000)
+    monkeypatch.setattr(analyse, "MAX_PARSE_BYTES", 1000)
     big = tmp_path / "gen.h"
     big.write_text("#define X 1\n" * 200
                    + "static inline int f(void) { return get_user_pages_fast(0, 1, 0, 0); }\n")

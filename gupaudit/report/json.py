@@ -24,10 +24,10 @@ from collections import Counter
 from typing import Any, TextIO
 
 from gupaudit import __version__
+from gupaudit.analyse import count_internal_errors
 from gupaudit.group import groups_of
 from gupaudit.maintainers import Section
 from gupaudit.model import STATUS_ORDER, ScanResult, Site
-from gupaudit.pipeline import count_internal_errors
 
 SCHEMA = 1
 

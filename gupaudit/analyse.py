@@ -1,0 +1,111 @@
+"""One file (or one unit of files) through the stages: parse -> locate -> flow -> classify.
+
+``analyse_bytes`` is what a worker process runs per candidate file; it returns finished
+``Site`` records (no tree-sitter object crosses a process boundary) and turns a bug in one
+file into a warning that costs that file only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+import re
+from functools import cache
+
+from gupaudit import catalog as catalog_mod
+from gupaudit.classify import classify
+from gupaudit.flow import Tracer
+from gupaudit.group import subsystem_of
+from gupaudit.locate import source_file
+from gupaudit.model import Era, Family, Site, SourceFile
+from gupaudit.parse import parse
+
+
+def analyse_source(rel: str, data: bytes, era: Era,
+                   notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
+    """Every acquisition site of one file's bytes, classified.
+
+    ``notifier_dirs``: directories where some file registers an MMU notifier (case 3 is a
+    property of the driver, not of the one file: radeon_mn.c serves radeon_ttm.c).
+    """
+    sf = source_file(rel, parse(data), data, catalog_mod.load())
+    return analyse_unit(sf, rel, era, notifier_dirs)
+
+
+def analyse_unit(sf: SourceFile, rel: str, era: Era,
+                 notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
+    """The sites of file ``rel`` within ``sf``: that file, or its directory merged."""
+    cat = catalog_mod.load()
+    tracer = Tracer(sf, cat)
+    mine = [fn for fn in sf.functions if fn.path == rel]
+    file_calls = frozenset(c.name for fn in mine for c in fn.calls)
+    notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
+    header = rel.endswith(".h")
+    sites = []
+    for fn in mine:
+        if header and fn.name in cat.acquire:
+            continue  # the API's own implementation (a static inline wrapper in a header)
+        for call in fn.calls:
+            api = cat.acquire.get(call.name)
+            if api is None or call.name in sf.defined:
+                continue  # not an API, or a local function that only shares its name
+            argc = len(call.args)
+            pages_idx = api.pages_arg(argc)
+            if pages_idx == "return":
+                pages = call.result or ""
+            else:
+                pages = call.args[pages_idx] if pages_idx < argc else ""
+            flags_idx = api.flags_arg(argc)
+            flags = call.args[flags_idx] if flags_idx is not None and flags_idx < argc else None
+            flow = tracer.site_flow(fn, call, pages)
+            if api.family is Family.ITER_EXTRACT:
+                flow = dataclasses.replace(flow, kernel_iter=tracer.kernel_iterator(fn, call))
+            sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
+                                  subsystem_of(rel), cat, flags))
+    return sites
+
+
+def analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
+    root, rel, era, notifier_dirs = job
+    try:
+        with open(os.path.join(root, rel), "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return [], f"{rel}: cannot read ({exc.strerror})"
+    return analyse_bytes((rel, data, era, notifier_dirs))
+
+
+INTERNAL_ERROR = "internal error"
+MAX_PARSE_BYTES = 16 << 20
+
+
+def analyse_bytes(job: tuple[str, bytes, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
+    rel, data, era, notifier_dirs = job
+    if b"\0" in data[:65536]:
+        return [], f"{rel}: binary file, skipped"
+    if not _api_call().search(_C_COMMENT.sub(b" ", data)):
+        return [], None  # the names are only in comments: nothing to parse
+    if len(data) > MAX_PARSE_BYTES:
+        return [], f"{rel}: {len(data) >> 20} MB, larger than gupaudit parses; skipped"
+    try:
+        return analyse_source(rel, data, era, notifier_dirs), None
+    except Exception as exc:  # noqa: BLE001 - one file's bug must not cost the whole scan
+        if os.environ.get("GUPAUDIT_DEBUG"):
+            raise
+        return [], (f"{rel}: {INTERNAL_ERROR} ({type(exc).__name__}: {exc}); its sites are "
+                    "missing from this report, please report it")
+
+
+def count_internal_errors(warnings: list[str] | tuple[str, ...]) -> int:
+    return sum(1 for w in warnings if f": {INTERNAL_ERROR} (" in w)
+
+
+_C_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+
+
+@cache
+def _api_call() -> re.Pattern[bytes]:
+    """A call of some acquisition API: ``name (`` outside comments."""
+    names = b"|".join(re.escape(n.encode()) for n in sorted(catalog_mod.load().acquire))
+    return re.compile(rb"\b(?:" + names + rb")\s*\(")
