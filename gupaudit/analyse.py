@@ -15,7 +15,7 @@ from functools import cache
 
 from gupaudit import catalog as catalog_mod
 from gupaudit.classify import classify
-from gupaudit.flow import Tracer
+from gupaudit.flow import Tracer, flag_values
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Family, Site, SourceFile
@@ -57,12 +57,13 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
             else:
                 pages = call.args[pages_idx] if pages_idx < argc else ""
             flags_idx = api.flags_arg(argc)
-            flags = call.args[flags_idx] if flags_idx is not None and flags_idx < argc else None
+            flags, complete = (flag_values(fn, call.args[flags_idx])
+                               if flags_idx is not None and flags_idx < argc else (None, True))
             flow = tracer.site_flow(fn, call, pages)
             if api.family is Family.ITER_EXTRACT:
                 flow = dataclasses.replace(flow, kernel_iter=tracer.kernel_iterator(fn, call))
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
-                                  subsystem_of(rel), cat, flags))
+                                  subsystem_of(rel), cat, flags, complete))
     return sites
 
 

@@ -56,8 +56,11 @@ def targets(api: AcquireApi, era: Era, dirty: bool) -> tuple[str, str]:
 
 
 def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, era: Era,
-             notifier: bool, subsystem: str, catalog: Catalog, flags: str | None) -> Site:
-    """The verdict on one site. ``notifier``: its driver registers an MMU notifier."""
+             notifier: bool, subsystem: str, catalog: Catalog, flags: str | None,
+             flags_complete: bool = True) -> Site:
+    """The verdict on one site. ``notifier``: its driver registers an MMU notifier.
+    ``flags``: the FOLL_* flags seen to reach the call (None: the API takes none);
+    ``flags_complete``: False when part of them comes from outside the function."""
     family = api.family
     pinned = family in _PIN_KINDS
     reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)
@@ -159,7 +162,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                            else "put_page() each page taken")
     device = evidence & {"dma", "dio"}
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
-            and family in (Family.GET, Family.PIN) and not (flags and "FOLL_LONGTERM" in flags)
+            and family in (Family.GET, Family.PIN) and flags_complete
+            and not (flags and "FOLL_LONGTERM" in flags)
             and api.name != "get_user_pages_longterm"
             and not any(_releases_here(r, function) for r in reachable)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")

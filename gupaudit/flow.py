@@ -73,6 +73,36 @@ def returned_values(expr: str) -> list[str]:
     return [rest[:colon]] + returned_values(rest[colon + 1:])
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def flag_values(fn: Function, expr: str, depth: int = 0) -> tuple[str, bool]:
+    """The gup_flags an argument can carry, with local variables replaced by what the
+    function assigns them (``unsigned int gup_flags = FOLL_LONGTERM; ... gup_flags |=
+    FOLL_WRITE``), and whether that is all of it: a part from outside (a parameter, a
+    field) may add any flag, so only what is seen can be said to be there."""
+    parts: list[str] = []
+    complete = True
+    for arm in returned_values(expr):
+        if re.fullmatch(r"[^|&?]*(?:==|!=)[^|&?]*", arm):
+            continue  # "dir == DMA_FROM_DEVICE": 0 or 1, a boolean passed as the flags
+        # Numbers and cleared flags (gup_flags &= ~FOLL_WRITE) say nothing is there.
+        arm = re.sub(r"~\s*\w+|\b0[xX][0-9a-fA-F]+\b|\b\d+\w*", "", arm)
+        for name in _IDENT.findall(arm):
+            if _CONSTANT.match(name):
+                parts.append(name)
+                continue
+            values = [a.rhs for a in fn.assigns if declared_name(a.lhs) == name]
+            if not values or depth > 3 or name in fn.params:
+                complete = False
+                continue
+            for v in values:
+                text, whole = flag_values(fn, v, depth + 1)
+                parts.append(text)
+                complete &= whole
+    return " | ".join(p for p in parts if p), complete
+
+
 def _top_level_left(e: str) -> str:
     """``pages+i`` -> ``pages``; leaves ``a->b`` alone."""
     i = top_level_operator(e, "+-", start=1)
