@@ -72,7 +72,7 @@ def _site_from(d: dict[str, Any]) -> Site:
     d["releases"] = tuple(Release(**{**r, "guards": tuple(Guard(**g) for g in r["guards"])})
                           for r in d["releases"])
     d["uses"] = tuple(Use(**u) for u in d["uses"])
-    for key in ("rules", "escapes", "names"):
+    for key in ("rules", "escapes", "names", "owned"):
         d[key] = tuple(d[key])
     d["messages"] = tuple(tuple(m) for m in d["messages"])
     return Site(**d)

@@ -210,7 +210,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 rules=tuple(dict.fromkeys(rid for rid, _ in rules)),
                 releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
-                messages=tuple(messages), escapes=flow.escapes, names=flow.names)
+                messages=tuple(messages), escapes=flow.escapes, names=flow.names,
+                owned=flow.owned)
 
 
 def _releases_here(r: Release, function: str) -> bool:
@@ -316,7 +317,10 @@ def _advice(status: Status, api: AcquireApi, acq: str, rel: str,
         return f"acquire with {acq} and release with {rel}" + (
             f" (release points: lines {lines})" if lines else "")
     if status is Status.MISMATCH:
-        return f"make the release at line(s) {lines} match {api.name}()"
+        wrong = "get" if api.family in _PIN_KINDS else "pin"
+        bad = [r for r in reachable if r.kind == wrong and _firm(r)]
+        where = ", ".join(f"{r.path}:{r.line}" for r in bad[:6])
+        return f"make the release at {where} match {api.name}()"
     if status is Status.CONVERTED:
         return "done"
     if status is Status.GUP_OK:

@@ -36,21 +36,32 @@ class _OpenEnds:
     files: set[str] = dataclasses.field(default_factory=set)
     names: set[str] = dataclasses.field(default_factory=set)  # functions to look for
     fields: set[str] = dataclasses.field(default_factory=set)  # struct fields holding pages
+    owned: set[str] = dataclasses.field(default_factory=set)  # fields holding only them
 
 
 def open_ends(sites: list[Site]) -> dict[str, _OpenEnds]:
     """Directory -> what to analyse again as one unit: the files with a site whose release
     was not found, the names that site's pages lead to (its own function, for callers in
     sibling files, and the functions its pages escape to) and the struct fields it keeps
-    them in (an accessor in a header may read them back)."""
+    them in (an accessor in a header may read them back); and the files with a site whose
+    pages sit in a field that holds nothing else, for the sibling files naming it."""
     out: dict[str, _OpenEnds] = {}
     for s in sites:
+        if s.owned and s.status is not Status.UNKNOWN:
+            # Pages in a field that holds nothing else: a sibling file's release of that
+            # field is theirs, and may be the wrong one (acrn's vm.c put_page()s the
+            # monitor page hsm.c pins).
+            ends = out.setdefault(posixpath.dirname(s.path), _OpenEnds())
+            ends.files.add(s.path)
+            ends.owned.update(s.owned)
+            continue
         if s.status is not Status.UNKNOWN:
             continue
         ends = out.setdefault(posixpath.dirname(s.path), _OpenEnds())
         ends.files.add(s.path)
         ends.names.add(s.function)
         ends.names.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
+        ends.owned.update(s.owned)
         ends.fields.update(re.split(r"->|\.", n)[-1] for n in s.names if "->" in n or "." in n)
     return out
 
@@ -82,7 +93,8 @@ def directory_jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str],
     """
     jobs = []
     for folder, ends in sorted(open_ends(sites).items()):
-        needles = [n.encode() for n in ends.names]
+        needles = [n.encode() for n in ends.names] + [
+            m + f.encode() for f in ends.owned for m in (b"->", b".")]
         units = []
         for name in sorted(list_dir(folder)):
             if not name.endswith((".c", ".h")):

@@ -231,15 +231,17 @@ class Tracer:
         self._trace(fn, {start}, 0, (fn.name,), trace, via="")
         fields = {f for f in map(_field, trace.names) if f}
         globals_ = {n for n in trace.names if n in self.sf.globals and n not in fn.params}
+        owned: set[str] = set()
         if fields or globals_:
-            self._through_fields(fields, globals_, fn.name, trace)
+            owned = {f for f in fields if self._owned(f, fn.name, trace.names)}
+            self._through_fields(fields, globals_, fn.name, trace, owned)
         trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
         local = "return" not in trace.escapes and not any(
             _field(n) or n in fn.params or n in self.sf.globals for n in trace.names)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
                     leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals),
-                    local=local)
+                    local=local, owned=tuple(sorted(owned)))
 
     def kernel_iterator(self, fn: Function, call: Call, depth: int = 0) -> str:
         """Evidence that the iterator an extraction reads (its first argument) is backed by
@@ -417,15 +419,40 @@ class Tracer:
         data = [a for a in c.args if a not in funcs and names.mentioned(a)]
         return funcs[0] if len(funcs) == 1 and len(data) == 1 else None
 
+    def _owned(self, f: str, origin: str, names: set[str]) -> bool:
+        """Whether field ``f`` only ever holds these pages in the unit: every store into
+        any ``->f`` / ``.f`` is NULL or, in the acquiring function ``origin``, a local that
+        holds only the pages. Then a release of ``x->f``
+        anywhere is a release of these pages, as firm as a helper's (acrn's
+        ``vm->monitor_page``); io_uring's ``mr->pages``, also filled with pages it
+        allocates, is not."""
+        stores = self.sf.field_stores.get(f, ())
+        if not stores:
+            return False
+        home = self.by_name.get(origin)
+        for where, rhs in stores:
+            if rhs in ("NULL", "0"):
+                continue
+            value = root(rhs) if "(" not in rhs else None
+            if where != origin or home is None or value not in names:
+                return False
+            # The local stored must hold nothing else: fuse_copy_fill's "page" is also a
+            # page it allocates for a splice buffer.
+            for a in home.assigns:
+                if declared_name(a.lhs) == value and a.rhs not in ("NULL", "0") and (
+                        "(" in a.rhs or root(a.rhs) not in names):
+                    return False
+        return True
+
     def _through_fields(self, fields: set[str], globals_: set[str], origin: str,
-                        out: Trace) -> None:
+                        out: Trace, owned: set[str] = frozenset()) -> None:
         """Other functions of the file that reach the pages through the same struct field
         or file-scope variable: ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages,
         n)`` in a release callback. Fields are matched by name within the file (struct types
         are not resolved); functions returning the field (``return dio->pages[i]``) act as
         accessors. A file-scope variable is the same storage wherever no parameter of the
         function shadows it: it is matched exactly, so its releases are as firm as a
-        helper's."""
+        helper's; so are those of a field the pages own (``_owned``)."""
         every = _storage_rx(fields, globals_)
         assert every is not None
         accessors = {fn.name for fn in self.sf.functions
@@ -448,13 +475,18 @@ class Tracer:
             start.discard(None)
             if not start or (fn.name == origin and not start - out.names):
                 continue
-            kind = "field" if fields and not (start & globals_) else "global"
+            if start & globals_:
+                kind = "global"
+            elif (held := {_field(n) for n in start if _field(n)}) and held <= owned:
+                kind = "owned field"
+            else:
+                kind = "field"
             sub = Trace()
             self._trace(fn, start, 1, (fn.name,), sub, via=f"{kind} in {fn.name}")
             # Their branches may test a recorded flag, so their guards stay; their origin
             # stays "field"/"global" even when a helper of that function did the release.
             out.releases.extend(
-                r if r.via.startswith(("field", "global")) else dataclasses.replace(
+                r if r.kept else dataclasses.replace(
                     r, via=f"{kind} in {fn.name}, {r.via}") for r in sub.releases)
             out.uses.extend(sub.uses)
 

@@ -159,6 +159,9 @@ def _context(node: ts.Node, body: ts.Node, is_iterator: Callable[[str], bool]
     return tuple(reversed(guards)), in_loop, result, returned
 
 
+_FIELD = re.compile(r"(?:->|\.)([A-Za-z_]\w*)(?:\[[^\]]*\])*$")
+
+
 def _is_iterator_name(catalog: Catalog) -> Callable[[str], bool]:
     known = set(catalog.iterators)
     return lambda name: name in known or "for_each" in name
@@ -187,6 +190,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     is_iterator = _is_iterator_name(catalog)
 
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
+    stores: dict[str, list[tuple[str, str]]] = {}  # field -> (function, value) of every body
     callees: list[set[str]] = [set() for _ in bodies]
     q = query("calls", "assignments", "returns", "exits")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
@@ -205,6 +209,13 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             raw[i].append(caps)
             if "call.name" in caps:
                 callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
+            elif "assign" in caps:
+                lhs = caps["assign.lhs"][0].text
+                if b"->" in lhs or b"." in lhs:
+                    field = _FIELD.search(norm(lhs))
+                    if field:
+                        stores.setdefault(field.group(1), []).append(
+                            (bodies[i].name, norm(caps["assign.rhs"][0].text)))
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
     seeds = (set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
@@ -264,4 +275,5 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                                   tuple(labels), path, unit.static))
     return SourceFile(path, tuple(functions), frozenset(local_names),
                       parse_errors=int(tree.root_node.has_error),
-                      globals=file_scope_names(tree, bodies))
+                      globals=file_scope_names(tree, bodies),
+                      field_stores={f: tuple(v) for f, v in stores.items()})

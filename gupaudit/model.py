@@ -109,6 +109,9 @@ class SourceFile:
     defined: frozenset[str]
     parse_errors: int = 0
     globals: frozenset[str] = frozenset()  # file-scope variables
+    # field -> (function, value) of every store into ``x->field`` / ``x.field`` in the file,
+    # in every function body, described or not
+    field_stores: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def merge(files: list[SourceFile], primary: str) -> SourceFile:
@@ -119,7 +122,9 @@ def merge(files: list[SourceFile], primary: str) -> SourceFile:
     return SourceFile(primary, tuple(fn for f in ordered for fn in f.functions),
                       frozenset().union(*(f.defined for f in files)),
                       sum(f.parse_errors for f in files),
-                      frozenset().union(*(f.globals for f in files)))
+                      frozenset().union(*(f.globals for f in files)),
+                      {k: tuple(v for f in files for v in f.field_stores.get(k, ()))
+                       for k in {k for f in files for k in f.field_stores}})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +142,12 @@ class Release:
     def kept(self) -> bool:
         """Reached through storage that outlives the acquiring function (a struct field,
         a file-scope variable): a release in some other callback."""
-        return self.via.startswith(("field", "global"))
+        return self.via.startswith(("field", "global", "owned field"))
 
     @property
     def by_field_name(self) -> bool:
-        """Matched by field name only: the same ``->pages`` may hold other pages."""
+        """Matched by field name only: the same ``->pages`` may hold other pages (an
+        "owned field" holds nothing else in the unit: flow.Tracer._owned)."""
         return self.via.startswith("field")
 
 
@@ -167,6 +173,7 @@ class Flow:
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
     leaks: tuple[int, ...] = ()  # lines of exits after a partial pin that release nothing
     kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
+    owned: tuple[str, ...] = ()  # struct fields that hold only these pages (Tracer._owned)
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
     #                      file-scope variable or return value)
 
@@ -192,6 +199,7 @@ class Site:
     messages: tuple[tuple[str, str], ...] = ()  # (rule id, formatted message)
     escapes: tuple[str, ...] = ()
     names: tuple[str, ...] = ()  # what the pages were followed as
+    owned: tuple[str, ...] = ()  # struct fields that hold only these pages in its file
     section: str = ""  # the MAINTAINERS section of its file
 
 

@@ -69,3 +69,15 @@ def test_an_included_headers_accessor_reads_the_field_back() -> None:
     shallow = {s.path: s.status.value
                for s in pipeline.scan(HDR, jobs=1, cache_path=None, deep=False).sites}
     assert shallow["drivers/vec/vec.c"] == "unknown"
+
+
+OWNED = FIXTURES / "trees" / "owned"
+
+
+def test_a_field_that_holds_only_the_pinned_page_is_followed_into_siblings() -> None:
+    found = {s.path: s for s in pipeline.scan(OWNED, jobs=1, cache_path=None).sites}
+    mon = found["drivers/mon/mon_ioctl.c"]
+    assert (mon.status.value, mon.rules) == ("mismatch", ("GUP102",))
+    assert "drivers/mon/mon_vm.c:6" in mon.advice
+    # The same shape, but the field also holds pages the driver allocates itself.
+    assert found["drivers/shared/shared_ioctl.c"].status.value == "converted"

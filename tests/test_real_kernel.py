@@ -75,6 +75,8 @@ VERDICTS = [
      "page_to_pfn() for memory_failure()"),
     ("virt/kvm/async_pf.c", "async_pf_execute", "get_user_pages_remote", "gup-ok",
      "NULL pages: only faults the page in"),
+    ("drivers/virt/acrn/hsm.c", "acrn_dev_ioctl", "pin_user_pages_fast", "mismatch",
+     "pins vm->monitor_page; acrn_vm_destroy() (vm.c:85) releases it with put_page()"),
 ]
 
 

@@ -61,6 +61,9 @@ VERDICTS = [
      "short-term", "strscpy() out of kmap_local_folio(), then folio_release_kmap()"),
     ("drivers/misc/bcm-vk/bcm_vk_sg.c", "bcm_vk_dma_alloc", "get_user_pages_fast",
      "unconverted", "DMA", "dma_map_page() of each page; put_page() in bcm_vk_dma_free"),
+    ("drivers/virt/acrn/hsm.c", "acrn_dev_ioctl", "pin_user_pages_fast", "mismatch",
+     "put_page", "ACRN_IOCTL_VM_INTR_MONITOR pins vm->monitor_page (FOLL_LONGTERM) and "
+     "unpins a previous one; acrn_vm_destroy() in vm.c put_page()s it: a real bug"),
 ]
 
 
@@ -75,11 +78,12 @@ def test_verdict(path: str, function: str, api: str, status: str, words: str,
 
 def test_pinned_sites_are_almost_all_converted() -> None:
     """Issue 4's acceptance on the newest tree: >= 90% of pin / extraction sites converted;
-    and no mismatch anywhere (none was found by reading either)."""
+    and the one mismatch is acrn's monitor page (read in the source, above)."""
     doc = _scan()
     pins = [s for s in doc["sites"] if s["family"] in ("pin", "iter-extract")]
     converted = [s for s in pins if s["status"] == "converted"]
     assert len(converted) >= 0.9 * len(pins), [
         f"{s['path']}:{s['line']}" for s in pins if s["status"] != "converted"]
-    assert not [s for s in doc["sites"] if s["status"] == "mismatch"]
+    assert [s["function"] for s in doc["sites"] if s["status"] == "mismatch"] == [
+        "acrn_dev_ioctl"]
     assert doc["summary"]["internal_errors"] == 0
