@@ -26,7 +26,7 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
 from __future__ import annotations
 
 from gupaudit.catalog import AcquireApi, Catalog
-from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status
+from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status, Use
 
 _PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
 _LOOP_RELEASES = {"put_page", "unpin_user_page", "put_user_page", "folio_put", "unpin_folio"}
@@ -175,14 +175,15 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     plain = [r for r in reachable if not catalog.release[r.api].dirty]
     if (written and plain and not dirty and len(plain) == len(reachable)
             and status is not Status.GUP_OK):
-        extra["GUP109"] = (plain[0].line, "device or kernel writes", rel_target if pinned or
+        extra["GUP109"] = (_at(plain[0], path), "device or kernel writes", rel_target if pinned or
                            status is Status.UNCONVERTED else "set_page_dirty_lock()")
     rules.extend((rid, None) for rid in extra)
 
     messages = []
     for rid, rel in rules:
         rule = catalog.rules[rid]
-        line = rel.line if rel else unlocked[0].line if rid == "GUP104" else extra[rid][0]
+        line = (_at(rel, path) if rel else _at(unlocked[0], path) if rid == "GUP104"
+                else extra[rid][0])
         detail = extra[rid][1] if rid in extra else _describe(evidence)
         if rid in extra:
             target = extra[rid][2]
@@ -212,6 +213,11 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
                 messages=tuple(messages), escapes=flow.escapes, names=flow.names,
                 owned=flow.owned)
+
+
+def _at(r: Release | Use, path: str) -> str:
+    """A line of the site's file, or of another file (a directory pass found it there)."""
+    return str(r.line) if not r.path or r.path == path else f"{r.line} of {r.path}"
 
 
 def _releases_here(r: Release, function: str) -> bool:

@@ -79,5 +79,8 @@ def test_a_field_that_holds_only_the_pinned_page_is_followed_into_siblings() -> 
     mon = found["drivers/mon/mon_ioctl.c"]
     assert (mon.status.value, mon.rules) == ("mismatch", ("GUP102",))
     assert "drivers/mon/mon_vm.c:6" in mon.advice
+    # The gcc-style message names the other file, not a line of the site's own.
+    assert "put_page() at line 6 of drivers/mon/mon_vm.c releases" in dict(mon.messages)[
+        "GUP102"]
     # The same shape, but the field also holds pages the driver allocates itself.
     assert found["drivers/shared/shared_ioctl.c"].status.value == "converted"
