@@ -384,6 +384,9 @@ class Tracer:
                                             for r in sub.releases)
                         out.uses.extend(sub.uses)
                         out.escapes.extend(sub.escapes)
+                        # Where the helper keeps them (add_to_unpin_list: a list node's
+                        # ->folio) leads to the release callback, as a caller's field does.
+                        out.names.update(n for n in sub.names if _field(n))
                 continue
             if c.name in cat.acquire or c.name in cat.neutral or c.name in cat.iterators:
                 continue
