@@ -175,8 +175,11 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     plain = [r for r in reachable if not catalog.release[r.api].dirty]
     if (written and plain and not dirty and len(plain) == len(reachable)
             and status is not Status.GUP_OK):
-        extra["GUP109"] = (_at(plain[0], path), "device or kernel writes", rel_target if pinned or
-                           status is Status.UNCONVERTED else "set_page_dirty_lock()")
+        # The fix dirties: unpin_user_pages_dirty_lock(..., true) (after converting, for an
+        # unconverted site), set_page_dirty_lock() before the put otherwise.
+        fix = (f"{targets(api, era, True)[1].removesuffix('()')}(..., true)"
+               if pinned or status is Status.UNCONVERTED else "set_page_dirty_lock()")
+        extra["GUP109"] = (_at(plain[0], path), "device or kernel writes", fix)
     rules.extend((rid, None) for rid in extra)
 
     messages = []
