@@ -34,7 +34,8 @@ Reader = Callable[[str], bytes | None]  # path -> its bytes, None if unreadable
 @dataclasses.dataclass
 class _OpenEnds:
     files: set[str] = dataclasses.field(default_factory=set)
-    names: set[str] = dataclasses.field(default_factory=set)  # functions to look for
+    names: set[str] = dataclasses.field(default_factory=set)  # site functions: their callers
+    callees: set[str] = dataclasses.field(default_factory=set)  # escape targets: definitions
     fields: set[str] = dataclasses.field(default_factory=set)  # struct fields holding pages
     owned: set[str] = dataclasses.field(default_factory=set)  # fields holding only them
 
@@ -60,7 +61,7 @@ def open_ends(sites: list[Site]) -> dict[str, _OpenEnds]:
         ends = out.setdefault(posixpath.dirname(s.path), _OpenEnds())
         ends.files.add(s.path)
         ends.names.add(s.function)
-        ends.names.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
+        ends.callees.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
         ends.owned.update(s.owned)
         ends.fields.update(re.split(r"->|\.", n)[-1] for n in s.names if "->" in n or "." in n)
     return out
@@ -95,6 +96,12 @@ def directory_jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str],
     for folder, ends in sorted(open_ends(sites).items()):
         needles = [n.encode() for n in ends.names] + [
             m + f.encode() for f in ends.owned for m in (b"->", b".")]
+        # An escape target matters where it is defined (kernel style: the name at the
+        # start of a line, after the return type if any), not where it is only called:
+        # crypto/testmgr.c calls ahash_request_set_crypt() and defines nothing of use.
+        defines = re.compile(rb"^(?:[A-Za-z_][^;{}()\n]*[\s*])?(?:"
+                             + b"|".join(re.escape(n.encode()) for n in sorted(ends.callees))
+                             + rb")\s*\(", re.M) if ends.callees else None
         units = []
         for name in sorted(list_dir(folder)):
             if not name.endswith((".c", ".h")):
@@ -103,22 +110,25 @@ def directory_jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str],
             data = read(rel)
             if data is None:
                 continue
-            if rel not in ends.files and (b"\0" in data[:65536]
-                                          or not any(n in data for n in needles)):
+            if rel not in ends.files and (
+                    b"\0" in data[:65536] or not (any(n in data for n in needles)
+                                                  or (defines and defines.search(data)))):
                 continue
             units.append((rel, data))
         have = {rel for rel, _ in units}
-        marks = [m + f.encode() for f in ends.fields for m in (b"->", b".")]
+        # A header matters for an inline accessor: a return of one of the fields.
+        accessor = re.compile(rb"\breturn\b[^;]*(?:->|\.)(?:" + b"|".join(
+            re.escape(f.encode()) for f in sorted(ends.fields)) + rb")\b") if ends.fields else None
         headers = []
         for rel in sorted({h for r, d in units if r in ends.files
                            for h in included_headers(r, d)} - have):
-            data = read(rel) if marks else None
-            if data is not None and any(m in data for m in marks):
+            data = read(rel) if accessor else None
+            if data is not None and accessor.search(data):
                 headers.append((rel, data))
         if len(units) <= len(ends.files) and not headers:
             continue  # nothing new mentions them: pass 1 already saw everything there is
         jobs.append((folder, tuple(sorted(ends.files)), tuple(units), era, notifier_dirs,
-                     frozenset(ends.names), tuple(headers)))
+                     frozenset(ends.names | ends.callees), tuple(headers)))
     return jobs
 
 

@@ -84,3 +84,26 @@ def test_a_field_that_holds_only_the_pinned_page_is_followed_into_siblings() -> 
         "GUP102"]
     # The same shape, but the field also holds pages the driver allocates itself.
     assert found["drivers/shared/shared_ioctl.c"].status.value == "converted"
+
+
+def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> None:
+    from gupaudit import directory
+
+    shutil.copytree(XDIR / "include", tmp_path / "include")
+    shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
+    z = tmp_path / "drivers" / "z"
+    z.mkdir(parents=True)
+    (z / "site.c").write_text(
+        "int z_map(unsigned long uaddr, struct page **pages)\n{\n"
+        "\tint got = pin_user_pages_fast(uaddr, 1, 0, pages);\n\n"
+        "\treturn got == 1 ? z_queue(pages) : -EFAULT;\n}\n")
+    (z / "queue.c").write_text(
+        "int z_queue(struct page **pages)\n{\n\tunpin_user_pages(pages, 1);\n\treturn 0;\n}\n")
+    (z / "user.c").write_text("void z_user(struct page **p)\n{\n\tz_queue(p);\n}\n")
+    shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False)
+    (job,) = directory.directory_jobs(list(shallow.sites), shallow.era, frozenset(),
+                                      directory.fs_lister(tmp_path),
+                                      directory.fs_reader(tmp_path))
+    assert [rel for rel, _ in job[2]] == ["drivers/z/queue.c", "drivers/z/site.c"]
+    (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
+    assert site.status.value == "converted"
