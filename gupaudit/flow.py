@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from gupaudit.catalog import Catalog
-from gupaudit.locate import balanced, top_level_operator
+from gupaudit.locate import balanced, norm, top_level_operator
 from gupaudit.model import Call, Flow, Function, Guard, Release, SourceFile, Use
 
 MAX_DEPTH = 3
@@ -433,7 +433,8 @@ class Tracer:
         if not stores:
             return False
         home = self.by_name.get(origin)
-        for where, rhs in stores:
+        for where, written in stores:
+            rhs = norm(written)
             if rhs in ("NULL", "0"):
                 continue
             value = root(rhs) if "(" not in rhs else None

@@ -159,7 +159,7 @@ def _context(node: ts.Node, body: ts.Node, is_iterator: Callable[[str], bool]
     return tuple(reversed(guards)), in_loop, result, returned
 
 
-_FIELD = re.compile(r"(?:->|\.)([A-Za-z_]\w*)(?:\[[^\]]*\])*$")
+_FIELD = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*$")
 
 
 def _is_iterator_name(catalog: Catalog) -> Callable[[str], bool]:
@@ -190,7 +190,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     is_iterator = _is_iterator_name(catalog)
 
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
-    stores: dict[str, list[tuple[str, str]]] = {}  # field -> (function, value) of every body
+    stores: dict[str, list[tuple[str, bytes]]] = {}  # field -> (function, value), every body
     callees: list[set[str]] = [set() for _ in bodies]
     q = query("calls", "assignments", "returns", "exits")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
@@ -212,10 +212,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             elif "assign" in caps:
                 lhs = caps["assign.lhs"][0].text
                 if b"->" in lhs or b"." in lhs:
-                    field = _FIELD.search(norm(lhs))
-                    if field:
-                        stores.setdefault(field.group(1), []).append(
-                            (bodies[i].name, norm(caps["assign.rhs"][0].text)))
+                    field = _FIELD.search(lhs)
+                    if field:  # the value is normalised only if someone asks (rarely)
+                        stores.setdefault(field.group(1).decode(), []).append(
+                            (bodies[i].name, caps["assign.rhs"][0].text))
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
     seeds = (set(catalog.acquire) | set(catalog.release) | set(catalog.containers)

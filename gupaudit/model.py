@@ -109,9 +109,9 @@ class SourceFile:
     defined: frozenset[str]
     parse_errors: int = 0
     globals: frozenset[str] = frozenset()  # file-scope variables
-    # field -> (function, value) of every store into ``x->field`` / ``x.field`` in the file,
-    # in every function body, described or not
-    field_stores: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # field -> (function, value as written) of every store into ``x->field`` / ``x.field``
+    # in the file, in every function body, described or not
+    field_stores: dict[str, tuple[tuple[str, bytes], ...]] = field(default_factory=dict)
 
 
 def merge(files: list[SourceFile], primary: str) -> SourceFile:

@@ -94,13 +94,28 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
     _check_tree(root)
     cat = catalog_mod.load()
     era, warnings = tree_era(root)
+    jobs = jobs or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(jobs, initializer=worker_init) if jobs > 1 else None
+    try:
+        return _scan(root, jobs, pool, progress, deep, group_by, cache_path, exclude, cat,
+                     era, warnings, started)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
+
+
+def _scan(root: Path, jobs: int, pool: ProcessPoolExecutor | None, progress: Progress | None,
+          deep: bool, group_by: str | None, cache_path: Path | None,
+          exclude: tuple[str, ...], cat: catalog_mod.Catalog, era: Era,
+          warnings: list[str], started: float) -> ScanResult:
+    # MAINTAINERS is parsed by a worker while this process walks the tree.
+    maintainers_future = pool.submit(maintainers_mod.load, root) if pool else None
     store = cache_mod.Cache.open(cache_path)
     stamps: dict[str, str] | None = {} if store.db is not None else None
     paths, unreadable_dirs = discover.walk(root, cat.skip_dirs, stamps)
     if exclude:
         paths = [p for p in paths if not discover.is_definition_file(p, exclude)]
     notifier_dirs = _notifier_dirs(root, paths)
-    jobs = jobs or os.cpu_count() or 1
     version = cache_mod.analyser_version()
     base = str(root.resolve())
     abs_stamp = {f"{base}/{rel}": f"{stamp}:{version}" for rel, stamp in (stamps or {}).items()}
@@ -155,7 +170,7 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
             work.append((rel, data, era, notifier_dirs))
         return work
 
-    if jobs == 1:
+    if pool is None:
         for work in analysis_jobs(cached_hits):
             take(work[0], *analyse.analyse_bytes(work))
         for job in prefilter:
@@ -169,27 +184,23 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
     else:
         # Analysis starts as soon as a prefilter slice has found files, so no core idles
         # while the last slices of the tree are still being read.
-        pool = ProcessPoolExecutor(jobs, initializer=worker_init)
-        try:
-            kinds: dict = {pool.submit(analyse.analyse_bytes, w): w[0]
-                           for w in analysis_jobs(cached_hits)}
-            kinds.update({pool.submit(discover.matching, job): job for job in prefilter})
-            while kinds:
-                done, _ = wait(kinds, return_when=FIRST_COMPLETED)
-                for future in done:
-                    what = kinds.pop(future)
-                    if isinstance(what, tuple):  # a prefilter job
-                        filtered(what, *future.result())
-                        for work in analysis_jobs(future.result()[0]):
-                            kinds[pool.submit(analyse.analyse_bytes, work)] = work[0]
-                    else:
-                        take(what, *future.result())
-            # Pass 2: sites whose pages left their file, with the directory as the unit.
-            if deep:
-                deep_pass(sites, directory_jobs(sites, era, notifier_dirs, fs_lister(root),
-                                                fs_reader(root)), store, pool.map, warnings)
-        finally:
-            pool.shutdown(cancel_futures=True)  # Ctrl-C: drop what is queued, now
+        kinds: dict = {pool.submit(analyse.analyse_bytes, w): w[0]
+                       for w in analysis_jobs(cached_hits)}
+        kinds.update({pool.submit(discover.matching, job): job for job in prefilter})
+        while kinds:
+            done, _ = wait(kinds, return_when=FIRST_COMPLETED)
+            for future in done:
+                what = kinds.pop(future)
+                if isinstance(what, tuple):  # a prefilter job
+                    filtered(what, *future.result())
+                    for work in analysis_jobs(future.result()[0]):
+                        kinds[pool.submit(analyse.analyse_bytes, work)] = work[0]
+                else:
+                    take(what, *future.result())
+        # Pass 2: sites whose pages left their file, with the directory as the unit.
+        if deep:
+            deep_pass(sites, directory_jobs(sites, era, notifier_dirs, fs_lister(root),
+                                            fs_reader(root)), store, pool.map, warnings)
     store.commit()
     warnings.extend(store.warnings)
     if unreadable or unreadable_dirs:
@@ -197,7 +208,8 @@ def scan(root: Path, jobs: int | None = None, progress: Progress | None = None,
         warnings.append(f"{len(unreadable) + len(unreadable_dirs)} files or folders could not "
                         f"be read, e.g. {', '.join(names)}")
     sites.sort(key=lambda s: (s.path, s.line, s.column))
-    maintainers = maintainers_mod.load(root)
+    maintainers = (maintainers_future.result() if maintainers_future
+                   else maintainers_mod.load(root))
     grouped, sections = group.assign(sites, maintainers, group_by)
     return ScanResult(str(root), era, tuple(grouped), len(paths), len(candidates),
                       tuple(warnings), time.monotonic() - started, sections,
