@@ -14,9 +14,16 @@ The model is deliberately simple and flow-insensitive within a function:
   (``sg_alloc_table_from_pages(sgt, pages, ...)`` makes ``sgt`` carry the pages);
 * a call mentioning a tracked name is a release (catalogue release API, on its page argument),
   a use (catalogue use evidence) or, for a function of the same file, a hop into that helper,
-  whose parameter is traced the same way (depth-bounded, memoised);
-* pages that are a parameter of the site's function, or its return value, are followed into
-  the same-file callers.
+  whose parameter is traced the same way (depth-bounded, memoised); so is a call passing
+  the struct that holds them (``&ctx->sgl`` for ``ctx->sgl.sgt``: the helper's
+  ``param->sgt``), and a one-parameter function of the file registered as a callback next
+  to them (``kunit_add_action_or_reset(test, unpin_sgt, sgt)``);
+* pages that are a parameter of the site's function, or its return value (both arms of a
+  conditional), are followed into the same-file callers, from the call on;
+* struct fields and file-scope variables lead to the other functions of the file that
+  name them (``_through_fields``); a field that holds nothing else (``_owned``) makes
+  their releases as firm as a helper's;
+* for an extraction, whether its iterator is kernel-backed (``kernel_iterator``).
 
 Known limits: no path sensitivity beyond ``Guard`` (branch conditions compared by text);
 name reuse for unrelated values inside one function over-approximates the aliases.
@@ -425,10 +432,9 @@ class Tracer:
     def _owned(self, f: str, origin: str, names: set[str]) -> bool:
         """Whether field ``f`` only ever holds these pages in the unit: every store into
         any ``->f`` / ``.f`` is NULL or, in the acquiring function ``origin``, a local that
-        holds only the pages. Then a release of ``x->f``
-        anywhere is a release of these pages, as firm as a helper's (acrn's
-        ``vm->monitor_page``); io_uring's ``mr->pages``, also filled with pages it
-        allocates, is not."""
+        holds only the pages. Then a release of ``x->f`` anywhere is a release of these
+        pages, as firm as a helper's (acrn's ``vm->monitor_page``); io_uring's
+        ``mr->pages``, also filled with pages it allocates, is not."""
         stores = self.sf.field_stores.get(f, ())
         if not stores:
             return False
@@ -449,7 +455,7 @@ class Tracer:
         return True
 
     def _through_fields(self, fields: set[str], globals_: set[str], origin: str,
-                        out: Trace, owned: set[str] = frozenset()) -> None:
+                        out: Trace, owned: set[str] | frozenset[str] = frozenset()) -> None:
         """Other functions of the file that reach the pages through the same struct field
         or file-scope variable: ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages,
         n)`` in a release callback. Fields are matched by name within the file (struct types
