@@ -55,6 +55,9 @@ def analyser_version() -> str:
 
 
 def default_path() -> Path:
+    """$GUPAUDIT_CACHE, else $XDG_CACHE_HOME/gupaudit/cache.sqlite3."""
+    if os.environ.get("GUPAUDIT_CACHE"):
+        return Path(os.environ["GUPAUDIT_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "gupaudit" / "cache.sqlite3"
 

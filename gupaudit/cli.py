@@ -59,7 +59,8 @@ def _cache_options(fn):
     fn = click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")(fn)
     return click.option(
         "--cache", type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="The SQLite result cache (default: $XDG_CACHE_HOME/gupaudit/cache.sqlite3). "
+        help="The SQLite result cache (default: $GUPAUDIT_CACHE, else "
+        "$XDG_CACHE_HOME/gupaudit/cache.sqlite3). "
         "Only unchanged files are taken from it, keyed by content and analyser version; "
         "a corrupt cache is set aside and rebuilt with a warning.")(fn)
 

@@ -27,3 +27,18 @@ def analyse_fixture(path: Path, flags: dict[str, str] | None = None) -> list[Sit
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_result_cache(tmp_path_factory):
+    """Every gupaudit the tests start (subprocesses included) caches into the session's
+    own file, never the user's ~/.cache/gupaudit (kernels fetched there stay shared)."""
+    import os
+
+    before = os.environ.get("GUPAUDIT_CACHE")
+    os.environ["GUPAUDIT_CACHE"] = str(tmp_path_factory.mktemp("cache") / "cache.sqlite3")
+    yield
+    if before is None:
+        os.environ.pop("GUPAUDIT_CACHE", None)
+    else:
+        os.environ["GUPAUDIT_CACHE"] = before

@@ -55,3 +55,16 @@ def test_read_only_cache_folder(tmp_path) -> None:
     folder.chmod(0o500)
     result = pipeline.scan(MINI, jobs=1, cache_path=folder / "c.sqlite3")
     assert any("running without it" in w for w in result.warnings)
+
+
+def test_the_result_cache_goes_where_gupaudit_cache_says(tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    target = tmp_path / "elsewhere" / "results.sqlite3"
+    monkeypatch.setenv("GUPAUDIT_CACHE", str(target))
+    proc = subprocess.run([sys.executable, "-m", "gupaudit", "scan",
+                           str(MINI), "--format", "json"],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert target.is_file()
