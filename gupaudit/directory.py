@@ -19,6 +19,7 @@ from pathlib import Path
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit.analyse import INTERNAL_ERROR, analyse_unit
+from gupaudit.flow import field_of
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Site, SourceFile, Status, merge
 from gupaudit.parse import parse
@@ -48,22 +49,19 @@ def open_ends(sites: list[Site]) -> dict[str, _OpenEnds]:
     pages sit in a field that holds nothing else, for the sibling files naming it."""
     out: dict[str, _OpenEnds] = {}
     for s in sites:
-        if s.owned and s.status is not Status.UNKNOWN:
-            # Pages in a field that holds nothing else: a sibling file's release of that
-            # field is theirs, and may be the wrong one (acrn's vm.c put_page()s the
-            # monitor page hsm.c pins).
-            ends = out.setdefault(posixpath.dirname(s.path), _OpenEnds())
-            ends.files.add(s.path)
-            ends.owned.update(s.owned)
-            continue
-        if s.status is not Status.UNKNOWN:
+        unknown = s.status is Status.UNKNOWN
+        if not unknown and not s.owned:
             continue
         ends = out.setdefault(posixpath.dirname(s.path), _OpenEnds())
         ends.files.add(s.path)
-        ends.names.add(s.function)
-        ends.callees.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
+        # Pages in a field that holds nothing else: a sibling file's release of that field
+        # is theirs, and may be the wrong one (acrn's vm.c put_page()s the monitor page
+        # hsm.c pins).
         ends.owned.update(s.owned)
-        ends.fields.update(re.split(r"->|\.", n)[-1] for n in s.names if "->" in n or "." in n)
+        if unknown:
+            ends.names.add(s.function)
+            ends.callees.update(e[:-2] for e in s.escapes if e.endswith("()") and "_" in e)
+            ends.fields.update(f for f in map(field_of, s.names) if f)
     return out
 
 

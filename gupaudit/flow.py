@@ -116,7 +116,7 @@ def _top_level_left(e: str) -> str:
     return e[:i] if i > 0 else e
 
 
-def _field(name: str) -> str | None:
+def field_of(name: str) -> str | None:
     """``obj->sgt.pages`` -> ``pages``: the last field of a tracked lvalue, if any."""
     parts = re.split(r"->|\.", name)
     return parts[-1] if len(parts) > 1 else None
@@ -236,7 +236,7 @@ class Tracer:
             return Flow((), (), (), ("pages argument " + pages,))
         trace = Trace()
         self._trace(fn, {start}, 0, (fn.name,), trace, via="")
-        fields = {f for f in map(_field, trace.names) if f}
+        fields = {f for f in map(field_of, trace.names) if f}
         globals_ = {n for n in trace.names if n in self.sf.globals and n not in fn.params}
         owned: set[str] = set()
         if fields or globals_:
@@ -244,7 +244,7 @@ class Tracer:
             self._through_fields(fields, globals_, fn.name, trace, owned)
         trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
         local = "return" not in trace.escapes and not any(
-            _field(n) or n in fn.params or n in self.sf.globals for n in trace.names)
+            field_of(n) or n in fn.params or n in self.sf.globals for n in trace.names)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
                     leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals),
@@ -393,7 +393,7 @@ class Tracer:
                         out.escapes.extend(sub.escapes)
                         # Where the helper keeps them (add_to_unpin_list: a list node's
                         # ->folio) leads to the release callback, as a caller's field does.
-                        out.names.update(n for n in sub.names if _field(n))
+                        out.names.update(n for n in sub.names if field_of(n))
                 continue
             if c.name in cat.acquire or c.name in cat.neutral or c.name in cat.iterators:
                 continue
@@ -487,7 +487,7 @@ class Tracer:
                 continue
             if start & globals_:
                 kind = "global"
-            elif (held := {_field(n) for n in start if _field(n)}) and held <= owned:
+            elif (held := {field_of(n) for n in start if field_of(n)}) and held <= owned:
                 kind = "owned field"
             else:
                 kind = "field"
@@ -523,7 +523,7 @@ class Tracer:
                     # The caller's branches say nothing about the site's: drop them.
                     out.releases.extend(_lift(r, (), (), ()) for r in sub.releases)
                     # Where the caller keeps them (buf->pages) leads to its release callback.
-                    out.names.update(n for n in sub.names if _field(n))
+                    out.names.update(n for n in sub.names if field_of(n))
                     out.uses.extend(sub.uses)
                     out.escapes.extend(sub.escapes)
 
