@@ -40,6 +40,10 @@ class AcquireApi:
     flags: int | None
     pin: str | None
     by_argc: dict[int, dict[str, int]]
+    count: int | None = None  # the argument with the number of pages asked for
+
+    def count_arg(self, argc: int) -> int | None:
+        return self.by_argc.get(argc, {}).get("count", self.count)
 
     def pages_arg(self, argc: int) -> int | str:
         return self.by_argc.get(argc, {}).get("pages", self.pages)
@@ -67,6 +71,7 @@ class Rule:
     fix: str
     confidence: str
     example: str
+    limitations: str = ""  # what the rule cannot see yet, for a maintainer to read first
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,15 @@ class Catalog:
     skip_dirs: frozenset[str]
     kernel_iter: dict[str, int]  # iov_iter set-up call -> iterator argument (kernel memory)
     user_iter: dict[str, int]  # ... over user memory
+    transparent: frozenset[str] = frozenset()  # likely(x): a condition's value is x's
+    pin_predicate: frozenset[str] = frozenset()  # iov_iter_extract_will_pin(i)
+    not_pinned_predicate: frozenset[str] = frozenset()  # iov_iter_is_kvec(i)
+    error_pointer: frozenset[str] = frozenset()  # ERR_PTR
+    error_code: frozenset[str] = frozenset()  # PTR_ERR
+    is_error: frozenset[str] = frozenset()  # IS_ERR
+    is_error_or_null: frozenset[str] = frozenset()  # IS_ERR_OR_NULL
+    allocators: frozenset[str] = frozenset()  # kzalloc ...
+    zeroing: frozenset[str] = frozenset()  # kzalloc: fields read 0 until assigned
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -149,6 +163,7 @@ def load() -> Catalog:
             flags=rec.get("flags"),
             pin=rec.get("pin"),
             by_argc={int(k): v for k, v in rec.get("by_argc", {}).items()},
+            count=rec.get("count"),
         )
     release = {
         name: ReleaseApi(name, rec["kind"], rec.get("arg", 0), rec.get("batch", False),
@@ -166,7 +181,8 @@ def load() -> Catalog:
         missing = [f for f in _REQUIRED_RULE_FIELDS if f not in rec]
         if missing:
             raise CatalogError(f"rules.toml: {rid} lacks {', '.join(missing)}")
-        rules[rid] = Rule(id=rid, **{f: rec[f] for f in _REQUIRED_RULE_FIELDS})
+        rules[rid] = Rule(id=rid, **{f: rec[f] for f in _REQUIRED_RULE_FIELDS},
+                          limitations=rec.get("limitations", ""))
     return Catalog(acquire, release, use, containers, iterators,
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
@@ -174,4 +190,11 @@ def load() -> Catalog:
                    re.compile(apis["pin_flag"]["not_pinned"]),
                    re.compile(apis["notifier"]["file_pattern"]),
                    frozenset(apis["discover"]["skip_dirs"]),
-                   dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]))
+                   dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]),
+                   frozenset(apis["condition"]["transparent"]),
+                   frozenset(apis["condition"]["pin_predicate"]),
+                   frozenset(apis["condition"]["not_pinned_predicate"]),
+                   frozenset(apis["errors"]["pointer"]), frozenset(apis["errors"]["code"]),
+                   frozenset(apis["errors"]["is_error"]),
+                   frozenset(apis["errors"]["is_error_or_null"]),
+                   frozenset(apis["alloc"]["names"]), frozenset(apis["alloc"]["zeroing"]))

@@ -1,0 +1,164 @@
+"""Stage 3b, cfg: a lowered function (``ir.Body``) -> its control-flow graph.
+
+One node per statement that does something (an expression, a branch, a switch, a return),
+plus join points. Edges carry what is known on them: ``True``/``False`` out of a branch,
+the case values out of a switch. ``if``/``else``, ``switch`` with fallthrough and default,
+``for``/``while``/``do`` and loop macros, ``break``/``continue``, ``goto`` and labels and
+``return`` are all edges; every ``return`` leads to the one exit node.
+
+``Cfg.loops`` maps each loop head to the nodes of its body: a loop that releases the page
+array one element at a time releases the array (dataflow reads it on the loop's exit edge).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gupaudit import ir
+
+Edge = bool | tuple[str, ...] | None  # branch value; case labels ("default",) ; plain
+
+
+@dataclass(slots=True)
+class Node:
+    kind: str  # entry | exit | eval | branch | switch | return | goto | join
+    expr: ir.Expr | None = None
+    line: int = 0
+    succ: list[tuple[int, Edge]] = field(default_factory=list)
+
+
+@dataclass
+class Cfg:
+    nodes: list[Node]
+    params: tuple[str, ...]
+    locals: frozenset[str]
+    pointers: frozenset[str] = frozenset()
+    loops: dict[int, frozenset[int]] = field(default_factory=dict)
+    entry: int = 0
+    exit: int = 1
+
+    def preds(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in self.nodes]
+        for i, n in enumerate(self.nodes):
+            for j, _ in n.succ:
+                out[j].append(i)
+        return out
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.nodes: list[Node] = [Node("entry"), Node("exit")]
+        self.labels: dict[str, int] = {}
+        self.gotos: list[tuple[int, str]] = []  # node -> label, patched at the end
+        self.loops: dict[int, frozenset[int]] = {}
+
+    def new(self, kind: str, expr: ir.Expr | None = None, line: int = 0) -> int:
+        self.nodes.append(Node(kind, expr, line))
+        return len(self.nodes) - 1
+
+    def link(self, frm: list[tuple[int, Edge]], to: int) -> None:
+        for n, edge in frm:
+            self.nodes[n].succ.append((to, edge))
+
+    def label(self, name: str) -> int:
+        if name not in self.labels:
+            self.labels[name] = self.new("join")
+        return self.labels[name]
+
+    def build(self, s: ir.Stmt, frm: list[tuple[int, Edge]],
+              brk: list[tuple[int, Edge]] | None, cont: int | None
+              ) -> list[tuple[int, Edge]]:
+        """Add ``s`` after the dangling edges ``frm``; return the edges leaving it."""
+        match s:
+            case ir.Block(stmts=stmts):
+                for x in stmts:
+                    frm = self.build(x, frm, brk, cont)
+                return frm
+            case ir.ExprStmt(expr=e, line=line):
+                n = self.new("eval", e, line)
+                self.link(frm, n)
+                return [(n, None)]
+            case ir.If(cond=c, then=t, other=o, line=line):
+                n = self.new("branch", c, line)
+                self.link(frm, n)
+                out = self.build(t, [(n, True)], brk, cont)
+                out += self.build(o, [(n, False)], brk, cont) if o is not None else [(n, False)]
+                return out
+            case ir.Switch(value=v, cases=cases, line=line):
+                n = self.new("switch", v, line)
+                self.link(frm, n)
+                breaks: list[tuple[int, Edge]] = []
+                fall: list[tuple[int, Edge]] = []
+                named = tuple(ir.show(x) for c in cases for x in c.values)
+                for c in cases:
+                    labels = tuple(ir.show(x) for x in c.values) or ("default", *named)
+                    start = self.new("join", None, c.line)
+                    self.nodes[n].succ.append((start, labels))
+                    self.link(fall, start)
+                    fall = [(start, None)]
+                    for x in c.body:
+                        fall = self.build(x, fall, breaks, cont)
+                if not any(not c.values for c in cases):
+                    breaks.append((n, ("nocase", *named)))
+                return breaks + fall
+            case ir.Loop(kind=kind, init=init, cond=c, step=step, body=body, line=line):
+                for x in init:
+                    frm = self.build(x, frm, brk, cont)
+                first = len(self.nodes)
+                head = self.new("branch" if c is not None else "join", c, line)
+                exits: list[tuple[int, Edge]] = []
+                step_node = self.new("eval", step, line) if step is not None else head
+                if kind == "do":
+                    start = self.new("join", None, line)
+                    self.link(frm, start)
+                    end = self.build(body, [(start, None)], exits, head)
+                    self.link(end, head)
+                    self.nodes[head].succ.append((start, True))
+                    exits.append((head, False))
+                else:
+                    self.link(frm, head)
+                    end = self.build(body, [(head, True)] if c is not None else [(head, None)],
+                                     exits, step_node)
+                    self.link(end, step_node)
+                    if step_node != head:
+                        self.nodes[step_node].succ.append((head, None))
+                    if c is not None:
+                        exits.append((head, False))
+                self.loops[head] = frozenset(range(first, len(self.nodes))) - {head}
+                return exits
+            case ir.Return(value=v, line=line):
+                n = self.new("return", v, line)
+                self.link(frm, n)
+                self.nodes[n].succ.append((1, None))
+                return []
+            case ir.Goto(label=name, line=line):
+                n = self.new("goto", None, line)
+                self.link(frm, n)
+                self.gotos.append((n, name))
+                return []
+            case ir.Label(name=name):
+                n = self.label(name)
+                self.link(frm, n)
+                return [(n, None)]
+            case ir.Break():
+                if brk is not None:
+                    brk.extend(frm)
+                return []
+            case ir.Continue():
+                if cont is not None:
+                    self.link(frm, cont)
+                return []
+        return frm
+
+
+def build(body: ir.Body) -> Cfg:
+    """The CFG of one lowered function. Falling off the end is a plain return."""
+    b = _Builder()
+    end = b.build(body.block, [(0, None)], None, None)
+    b.build(ir.Return(None, body.end_line), end, None, None)
+    for n, name in b.gotos:
+        if name in b.labels:
+            b.nodes[n].succ.append((b.labels[name], None))
+        else:
+            b.nodes[n].succ.append((1, None))  # a label we could not see: leave the function
+    return Cfg(b.nodes, body.params, body.locals, body.pointers, b.loops)

@@ -1,0 +1,1243 @@
+"""Stage 5a, dataflow: the state of one site's pages on every path of its function.
+
+A forward analysis over the function's CFG (``cfg.Cfg``), one run per acquisition site. The
+state of the pages on a path (``State``) is a point of a small lattice:
+
+* ``take``: not yet taken / held / released;
+* ``ref``: the reference they hold: ``pin`` or ``get``, or ``none`` once a branch has shown
+  that an extraction took no reference (``iov_iter_extract_will_pin()`` false);
+* ``counts``: what the acquisition's count may be on this path, among ``err`` (< 0),
+  ``zero``, ``part`` (fewer than asked) and ``full``, refined on the edges of comparisons of
+  the count (``if (got != n)``, ``if (IS_ERR(page))``);
+* ``aliases`` / ``owners``: the access paths that hold the pages or an element of them, and
+  the objects that hold them (an sg table, a bio, a struct); reassigning a path kills it;
+* ``escaped``: why the pages belong to someone else now (stored in the caller's object,
+  returned, handed over inside an object);
+* ``events``: the releases met on this path, by (file, line);
+* ``facts`` and ``env``: what the path's branches said (conditions as values, a flag copied
+  into a local known by its origin) and the constant class of scalar locals (``ret = 0``,
+  ``ret = -EFAULT``), so that ``if (ret == 0) unpin(...)`` after ``out:`` is decided on each
+  path, and ``if (!b->pin) put_page() else unpin()`` follows the branch that chose the API.
+
+States at a node that agree on what their paths know are joined; the others stay apart
+(path-sensitive up to ``MAX_STATES`` per node, then scalar values are dropped; a run that
+still cannot tell its paths apart gives no verdict). Calls of functions of the unit are
+entered through summaries: the same run on the callee, its parameter holding the pages,
+whose exit states are rewritten in the caller's terms (``summary``). At each ``return``
+the run records the state and whether the exit is an error exit (a negative errno, an
+``ERR_PTR``, NULL, an error variable): pages held there are a leak, and a release met only
+on paths to error exits is an unwind, not the pages' lifetime.
+
+Known limits: facts about struct fields survive calls that may change them; a release of
+one element outside a loop releases the whole array; pages handed to a callee outside the
+unit are lent, not given (the callee keeps nothing), which is the common kernel case.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from gupaudit import ir
+from gupaudit.catalog import Catalog
+from gupaudit.cfg import Cfg, Edge
+from gupaudit.model import Family
+
+MAX_STATES = 48  # per node, before scalar values are dropped (4x: the run gives up)
+MAX_STEPS = 40000  # per run
+MAX_DEPTH = 3  # summaries of summaries
+COUNT = "#count"  # the canonical name of the acquisition's count in facts
+ACQUIRED_INTO = "acquired into "  # State.escaped when the API wrote into the caller's object
+ALL_COUNTS = frozenset({"err", "zero", "part", "full"})
+# "more": pages of an earlier call of the same site (a loop pinning chunk by chunk) are held
+# whatever this call's count says.
+HELD_COUNTS = frozenset({"part", "full", "more"})
+_REF = {Family.GET: "get", Family.ITER_GET: "get", Family.PIN: "pin",
+        Family.ITER_EXTRACT: "pin"}
+_ERRNO = re.compile(r"^E[A-Z0-9]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    take: str = "none"  # none | held | gone
+    ref: str = ""  # pin | get | none
+    counts: frozenset[str] = ALL_COUNTS
+    count: str | None = None  # the lvalue the count was stored in
+    aliases: frozenset[str] = frozenset()
+    owners: frozenset[str] = frozenset()
+    escaped: str = ""
+    events: frozenset[tuple[str, int]] = frozenset()
+    facts: frozenset[tuple[str, object]] = frozenset()
+    env: frozenset[tuple[str, str]] = frozenset()
+    jumped: int = 0  # line of the last goto taken: where a path to an exit left the flow
+    count_kept: bool = False  # the count was stored where the pages' owner can read it
+
+
+@dataclass(frozen=True, slots=True)
+class Met:
+    """A release call met with the pages held."""
+
+    api: str
+    kind: str
+    path: str
+    line: int
+    function: str
+    via: str  # "" or the helper it is in
+    in_loop: bool
+    wrong: bool  # the other kind of reference than the pages hold
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    line: int
+    state: State
+    error: bool
+
+
+@dataclass
+class Outcome:
+    """One run's result: what was met, and the state at every exit."""
+
+    met: dict[tuple[str, int], Met] = field(default_factory=dict)
+    examined: set[tuple[str, int]] = field(default_factory=set)
+    exits: list[Exit] = field(default_factory=list)
+    stored: set[str] = field(default_factory=set)  # lasting storage the pages were put in
+    unheld: set[tuple[tuple[str, int], str]] = field(default_factory=set)  # releases of
+    #                                          other pages: ((file, line), the path released)
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class Leak:
+    line: int
+    why: str  # "error" | "partial" | "inconsistent"
+
+
+@dataclass(frozen=True)
+class PathFacts:
+    """What the dataflow decided for one site (consumed by ``analyse``/``classify``)."""
+
+    examined: frozenset[tuple[str, int]]  # every release call of the functions it covered
+    met: tuple[Met, ...]  # the releases reached with the pages held
+    success: frozenset[tuple[str, int]]  # ... of which these lie on a path to a success exit
+    leaks: tuple[Leak, ...]
+    complete: bool
+    # Releases of lasting storage (a field of the caller's object, a file-scope variable)
+    # met before the pages were stored there: ``if (vm->page) unpin(vm->page); vm->page =
+    # page;`` releases the pages an earlier call stored, which may be these.
+    earlier: frozenset[tuple[str, int]] = frozenset()
+
+
+@dataclass
+class Func:
+    """What the dataflow needs of a function: its CFG, name and file."""
+
+    name: str
+    path: str
+    cfg: Cfg
+    defs: dict[str, ir.Expr] = field(default_factory=dict)
+
+
+def single_defs(g: Cfg) -> dict[str, ir.Expr]:
+    """Locals assigned exactly once (declaration included): their value stands for them in
+    conditions, so ``bool pin = b->use_pin; if (pin)`` and ``if (b->use_pin)`` agree."""
+    seen: dict[str, list[ir.Expr | None]] = {}
+    for n in g.nodes:
+        for e in ir_effects(n.expr):
+            if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
+                seen.setdefault(e.target.id, []).append(e.value if e.op == "=" else None)
+            elif isinstance(e, ir.Unary) and isinstance(e.arg, ir.Name):
+                seen.setdefault(e.arg.id, []).append(None)
+    return {k: v[0] for k, v in seen.items()
+            if len(v) == 1 and v[0] is not None and k in g.locals}
+
+
+def ir_effects(e: ir.Expr | None) -> list[ir.Expr]:
+    """Calls, assignments and increments of an expression, in evaluation order."""
+    out: list[ir.Expr] = []
+
+    def walk(x: ir.Expr | None) -> None:
+        match x:
+            case ir.Call(args=args, callee=c):
+                walk(c)
+                for a in args:
+                    walk(a)
+                out.append(x)
+            case ir.Assign(target=t, value=v):
+                walk(v)
+                walk(t)
+                out.append(x)
+            case ir.Unary(op=op, arg=a):
+                walk(a)
+                if op in ("++", "--"):
+                    out.append(x)
+            case ir.Member(base=b):
+                walk(b)
+            case ir.Index(base=b, index=i):
+                walk(b)
+                walk(i)
+            case ir.Binary(op=op, left=left, right=r):
+                walk(left)
+                if op not in ("&&", "||"):  # short-circuit: the right side may not run
+                    walk(r)
+            case ir.Ternary(cond=c):
+                walk(c)  # which arm runs depends on c: neither is an effect for certain
+            case ir.Seq(items=items):
+                for i in items:
+                    walk(i)
+
+    walk(e)
+    return out
+
+
+def path_of(e: ir.Expr | None) -> str | None:
+    """The storage a value points into: ``&obj->pages[i] + 1`` -> ``obj->pages``."""
+    match e:
+        case ir.Name(id=i):
+            return i
+        case ir.Member():
+            return ir.show(e)
+        case ir.Index(base=b):
+            return path_of(b)
+        case ir.Unary(op=op, arg=a) if op in ("&", "*", "++", "--"):
+            return path_of(a)
+        case ir.Binary(op=op, left=left) if op in ("+", "-"):
+            return path_of(left)
+        case ir.Assign(target=t):
+            return path_of(t)
+    return None
+
+
+def _tested(e: ir.Expr | None) -> list[ir.Name | ir.Member]:
+    """The variables and fields a condition reads as values."""
+    match e:
+        case ir.Name() | ir.Member():
+            return [e]
+        case ir.Unary(arg=a):
+            return _tested(a)
+        case ir.Binary(left=left, right=r):
+            return _tested(left) + _tested(r)
+        case ir.Assign(target=t):
+            return _tested(t)
+        case ir.Call(name=n, args=args) if args:
+            return _tested(args[0]) if n else []
+    return []
+
+
+_ZERO_FIELDS = "->*"  # env key suffix: every field of a zeroed allocation reads 0
+
+
+def _env_get(env: frozenset[tuple[str, str]], e: ir.Expr) -> str | None:
+    """The value class of a variable or field on a path, if known."""
+    if not isinstance(e, ir.Name | ir.Member):
+        return None
+    d = dict(env)
+    text = ir.show(e)
+    if text in d:
+        return None if d[text] == "any" else d[text]
+    if isinstance(e, ir.Member) and e.arrow and d.get(ir.show(e.base) + _ZERO_FIELDS):
+        return "zero"  # req = kzalloc(...); ... if (!req->page_list)
+    return None
+
+
+def _compatible(a: object, b: object) -> bool:
+    """Whether two things known of one value can both hold (bools, case-label sets)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, frozenset) and isinstance(b, frozenset):
+        return bool(a & b)
+    if isinstance(a, frozenset):
+        return not a <= b[1]  # type: ignore[index]
+    if isinstance(b, frozenset):
+        return not b <= a[1]  # type: ignore[index]
+    return True
+
+
+def _key(st: State) -> tuple:
+    """What two states at one node must share to be joined."""
+    return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count, st.count_kept)
+
+
+def _join(a: State, b: State) -> State:
+    return replace(a, counts=a.counts | b.counts, aliases=a.aliases | b.aliases,
+                   owners=a.owners | b.owners, events=a.events | b.events)
+
+
+def _under(p: str, a: str) -> bool:
+    """``p`` is ``a`` or a part of it (``a->x``, ``a.x``, ``a[i]``)."""
+    return p == a or (p.startswith(a) and p[len(a):len(a) + 1] in ("-", ".", "["))
+
+
+def _base(p: str) -> str:
+    return re.split(r"->|\.|\[", p, maxsplit=1)[0]
+
+
+def _int(e: ir.Expr) -> int | None:
+    """The value of an integer literal (``-EFAULT`` counts as -1: some negative errno)."""
+    match e:
+        case ir.Const(text=t):
+            try:
+                return int(t.rstrip("uUlL"), 0)
+            except ValueError:
+                return None
+        case ir.Unary(op="-", arg=a):
+            if isinstance(a, ir.Name) and _ERRNO.match(a.id):
+                return -1
+            v = _int(a)
+            return -v if v is not None else None
+    return None
+
+
+def _range(cls: str, asked: int | None) -> tuple[float, float]:
+    if cls == "err":
+        return (float("-inf"), -1)
+    if cls == "zero":
+        return (0, 0)
+    if cls == "part":
+        return (1, asked - 1 if asked else float("inf"))
+    return (asked, asked) if asked else (1, float("inf"))
+
+
+def _compare(op: str, lo: float, hi: float, k: float) -> bool | None:
+    """Truth of ``x op k`` for every x in [lo, hi]: True, False or None (depends)."""
+    if op == "==":
+        return True if lo == hi == k else False if k < lo or k > hi else None
+    if op == "!=":
+        v = _compare("==", lo, hi, k)
+        return None if v is None else not v
+    if op == "<":
+        return True if hi < k else False if lo >= k else None
+    if op == "<=":
+        return True if hi <= k else False if lo > k else None
+    if op == ">":
+        return True if lo > k else False if hi <= k else None
+    if op == ">=":
+        return True if lo >= k else False if hi < k else None
+    return None
+
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "==": "==", "!=": "!="}
+_CMP = frozenset(_FLIP)
+
+
+def _env_class(value: ir.Expr, st: State, cat: Catalog) -> str | None:
+    """zero | neg | pos | nonzero for a scalar value, None when not known."""
+    k = _int(value)
+    if k is not None:
+        return "zero" if k == 0 else "neg" if k < 0 else "pos"
+    if isinstance(value, ir.Const) and value.text in ("NULL", "false"):
+        return "zero"
+    if isinstance(value, ir.Call) and value.name in cat.error_code:
+        return "neg"
+    return _env_get(st.env, value)
+
+
+class Analysis:
+    """The dataflow over the functions of one unit (a file, or a directory seen as one)."""
+
+    def __init__(self, funcs: dict[str, Func], catalog: Catalog,
+                 defined: frozenset[str] = frozenset()) -> None:
+        self.funcs = funcs
+        self.cat = catalog
+        self.defined = defined  # names the unit defines itself: not the catalogue's APIs
+        self._summaries: dict[tuple[str, str, str], list[Exit] | None] = {}
+        self._examined: dict[tuple[str, str, str], set[tuple[str, int]]] = {}
+        self._met: dict[tuple[str, str, str], dict[tuple[str, int], Met]] = {}
+        self._param_atoms: dict[str, frozenset[str]] = {}
+
+    # ------------------------------------------------------------ entry points
+    def site(self, fn: Func, call_line: int, call_column: int, family: Family,
+             pages_arg: int | str, asked_arg: int | None) -> PathFacts | None:
+        """The path facts of the acquisition at (line, column) of ``fn``; None if the
+        call is not in its CFG (a body the lowering could not read)."""
+        site = self._find_call(fn.cfg, call_line, call_column)
+        if site is None:
+            return None
+        asked = None
+        if asked_arg is not None and asked_arg < len(site.args):
+            asked = _int(site.args[asked_arg])
+        run = _Run(self, fn, site, pages_arg, _REF[family], asked, depth=0, stack=(fn.name,),
+                   extract=family is Family.ITER_EXTRACT)
+        out = run.go(State(ref=_REF[family]))
+        if not out.complete:
+            return None  # too many paths to tell apart: no verdict from the paths
+        success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
+        earlier = frozenset(key for key, p in out.unheld if key not in out.met
+                            and any(_under(p, q) for q in out.stored))
+        return PathFacts(frozenset(out.examined), tuple(out.met.values()), success,
+                         self._leaks(out), out.complete, earlier)
+
+    @staticmethod
+    def _leaks(out: Outcome) -> tuple[Leak, ...]:
+        """Exits where some pages may still be held and nobody else owns them: an error
+        exit, or a success exit of a function that releases them itself on another path to
+        a success exit (it owns them, and forgot them here)."""
+        releases_itself = any(not x.error and x.state.take == "gone" and x.state.events
+                              and not x.state.escaped for x in out.exits)
+        leaks: dict[int, Leak] = {}
+        for x in out.exits:
+            st = x.state
+            if st.take != "held" or st.ref == "none" or not st.counts & HELD_COUNTS:
+                continue
+            if st.count_kept and not st.escaped:
+                continue  # *nr_pinned = got: the caller knows what to release
+            if st.escaped.startswith(ACQUIRED_INTO) and x.error and "part" in st.counts \
+                    and "full" not in st.counts and not st.count_kept:
+                # Pinned straight into the caller's object, then a partial pin fails with
+                # the count recorded nowhere: whoever tears the object down cannot know
+                # how many pages to release.
+                why = "partial"
+            elif st.escaped:
+                continue
+            elif x.error:
+                why = "partial" if "full" not in st.counts else "error"
+            elif releases_itself:
+                why = "inconsistent"
+            else:
+                continue
+            line = st.jumped or x.line  # "goto err" names the path better than "return"
+            leaks.setdefault(line, Leak(line, why))
+        return tuple(sorted(leaks.values(), key=lambda k: k.line))
+
+    @staticmethod
+    def _find_call(g: Cfg, line: int, column: int) -> ir.Call | None:
+        for n in g.nodes:
+            for e in ir_effects(n.expr):
+                if isinstance(e, ir.Call) and e.line == line and e.column == column:
+                    return e
+        return None
+
+    def param_atoms(self, name: str) -> frozenset[str]:
+        """The conditions function ``name`` tests on its parameters (cached)."""
+        if name not in self._param_atoms:
+            self._param_atoms[name] = frozenset()  # recursion guard
+            run = _Run(self, self.funcs[name], None, None, "", None, MAX_DEPTH, (name,))
+            params = set(run.g.params) - {""}
+            self._param_atoms[name] = frozenset(
+                a for n in run.g.nodes if n.kind in ("branch", "switch")
+                for a in run.atoms(n.expr) if set(_WORD.findall(a)) & params)
+        return self._param_atoms[name]
+
+    def summary(self, name: str, param: str, ref: str, depth: int,
+                stack: tuple[str, ...]) -> tuple[list[Exit], set[tuple[str, int]],
+                                                 dict[tuple[str, int], Met]] | None:
+        """What function ``name`` does with the pages held in ``param`` (a parameter name,
+        or a path under one: ``p->sgt``): the state at each of its exits."""
+        key = (name, param, ref)
+        if key not in self._summaries:
+            fn = self.funcs[name]
+            self._summaries[key] = None  # recursion: no summary while it is computed
+            run = _Run(self, fn, None, None, ref, None, depth, stack + (name,))
+            out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS,
+                               aliases=frozenset({param})))
+            self._summaries[key] = out.exits if out.complete else None
+            self._examined[key] = out.examined
+            self._met[key] = out.met
+        exits = self._summaries[key]
+        if exits is None:
+            return None
+        return exits, self._examined[key], self._met[key]
+
+
+class _Run:
+    """One forward run of the analysis over one function."""
+
+    def __init__(self, an: Analysis, fn: Func, site: ir.Call | None, pages_arg: int | str | None,
+                 ref: str, asked: int | None, depth: int, stack: tuple[str, ...],
+                 extract: bool = False) -> None:
+        self.an = an
+        self.extract = extract  # an iov_iter extraction: pinned only if user-backed
+        self.cat = an.cat
+        self.fn = fn
+        self.g = fn.cfg
+        self.site = site
+        self.pages_arg = pages_arg
+        self.ref = ref
+        self.asked = asked
+        self.depth = depth
+        self.stack = stack
+        if not fn.defs:
+            fn.defs = single_defs(fn.cfg)
+        self.defs = fn.defs
+        self.fresh = self._fresh_locals()
+        self.out = Outcome()
+        # Every release call of the function, reached or not: those the run never reaches
+        # with the pages held are not theirs.
+        self.out.examined = {(fn.path, c.line) for n in self.g.nodes for c in ir_effects(n.expr)
+                             if isinstance(c, ir.Call) and c.name in self.cat.release
+                             and c.name not in an.defined}
+        self.loop_releases = self._loop_releases()
+        self.relevant, self.scalars = self._relevant()
+        self.known = an.cat.known_names()
+        self.array: str | None = None  # the site's page array, before it is filled
+        if site is not None and isinstance(pages_arg, int) and pages_arg < len(site.args):
+            self.array = path_of(site.args[pages_arg])
+
+    # ------------------------------------------------------------ what is worth knowing
+    def atoms(self, e: ir.Expr | None) -> list[str]:
+        """The atomic conditions of a condition (split at ``&&``, ``||`` and ``!``)."""
+        if e is None:
+            return []
+        e = self._strip(e)
+        match e:
+            case ir.Unary(op="!", arg=a):
+                return self.atoms(a)
+            case ir.Binary(op=op, left=left, right=r) if op in ("&&", "||"):
+                return self.atoms(left) + self.atoms(r)
+            case ir.Binary(op=op, left=left, right=r) if op in ("==", "!=") and (
+                    _int(r) == 0 or (isinstance(r, ir.Const) and r.text == "NULL")):
+                return self.atoms(left)
+        return [self.canon(e)]
+
+    def _relevant(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The conditions worth remembering on a path (tested twice in the function, or
+        tested by a helper it calls on one of its arguments, or, in a helper, on one of
+        its parameters) and the scalar locals worth a value class (tested or returned).
+        Remembering every condition would multiply the states for nothing."""
+        seen: dict[str, int] = {}
+        scalars: set[str] = set()
+        for n in self.g.nodes:
+            if n.kind in ("branch", "switch") and n.expr is not None:
+                for a in set(self.atoms(n.expr)):
+                    seen[a] = seen.get(a, 0) + 1
+                scalars.update(ir.show(x) for x in _tested(n.expr)
+                               if isinstance(x, ir.Member) or x.id in self.g.locals)
+            elif n.kind == "return" and isinstance(n.expr, ir.Name):
+                scalars.add(n.expr.id)
+        rel = {a for a, k in seen.items() if k >= 2}
+        if self.site is None:  # a summary: conditions on parameters decide its outcomes
+            params = set(self.g.params) - {""}
+            rel |= {a for a in seen if set(_WORD.findall(a)) & params}
+        for n in self.g.nodes:
+            for c in ir_effects(n.expr):
+                if isinstance(c, ir.Call) and c.name in self.an.funcs and c.name not in self.stack:
+                    params = self.an.funcs[c.name].cfg.params
+                    subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
+                             if p and (path_of(a) is not None or isinstance(a, ir.Const))}
+                    plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False)
+                             if p in subst}
+                    for atom in self.an.param_atoms(c.name):
+                        t = _rename(atom, subst, frozenset(params) - subst.keys())
+                        if t is not None:
+                            rel.add(t)
+                            v = _rename(atom, plain, frozenset(params) - subst.keys())
+                            if v is not None and _PATH.fullmatch(v):
+                                scalars.add(v)  # its value decides the helper's path
+        return frozenset(rel), frozenset(scalars)
+
+    # ------------------------------------------------------------ driver
+    def go(self, start: State) -> Outcome:
+        """Run to a fixpoint. States at a node that agree on what the path knows (take,
+        reference, facts, escape, goto, scalar values) are joined: their counts, aliases and
+        releases are unioned. Paths stay apart where their conditions differ."""
+        seen: list[dict[tuple, State]] = [{} for _ in self.g.nodes]
+        work: list[tuple[int, State]] = [(self.g.entry, start)]
+        steps = 0
+        while work:
+            node, st = work.pop()
+            at = seen[node]
+            if len(at) >= MAX_STATES and _key(st) not in at:
+                st = replace(st, env=frozenset())  # widen: forget the scalar values
+            key = _key(st)
+            old = at.get(key)
+            if old is not None:
+                st = _join(old, st)
+                if st == old:
+                    continue
+            elif len(at) >= 4 * MAX_STATES:
+                self.out.complete = False
+                continue
+            at[key] = st
+            steps += 1
+            if steps > MAX_STEPS:
+                self.out.complete = False
+                break
+            for nxt, new in self.step(node, st):
+                work.append((nxt, new))
+        return self.out
+
+    def step(self, i: int, st: State) -> list[tuple[int, State]]:
+        n = self.g.nodes[i]
+        if n.kind == "goto":
+            st = replace(st, jumped=n.line) if st.take == "held" else st
+        if n.kind in ("entry", "join", "exit", "goto"):
+            return [(j, st) for j, _ in n.succ]
+        states = self.apply(n.expr, st, n.line)
+        if n.kind == "eval":
+            return [(j, s) for s in states for j, _ in n.succ]
+        if n.kind == "return":
+            for s in states:
+                s = self._returned(n.expr, s)
+                self.out.exits.append(Exit(n.line, s, self._is_error(n.expr, s)))
+            return []
+        out = []
+        loop = i in self.g.loops
+        for s in states:
+            for j, edge in n.succ:
+                if n.kind == "switch":
+                    sw = self.refine_switch(n.expr, edge, s)
+                    got = [sw] if sw is not None else []
+                else:
+                    got = self.refine(n.expr, bool(edge), s, persist=not loop)
+                    if loop and edge is False:
+                        got = [self._loop_exit(i, g) for g in got]
+                out.extend((j, g) for g in got)
+        return out
+
+    # ------------------------------------------------------------ effects
+    def apply(self, e: ir.Expr | None, st: State, line: int) -> list[State]:
+        states = [st]
+        for x in ir_effects(e):
+            nxt: list[State] = []
+            for s in states:
+                if isinstance(x, ir.Call):
+                    nxt.extend(self.call(x, s))
+                elif isinstance(x, ir.Assign):
+                    nxt.append(self.assign(x, s))
+                else:
+                    assert isinstance(x, ir.Unary)
+                    nxt.append(self._forget(s, x.arg))
+            states = nxt
+        return states
+
+    def carries(self, e: ir.Expr | None, st: State) -> bool:
+        """Whether a value holds the pages (or one of them, or an object holding them)."""
+        match e:
+            case ir.Ternary(then=t, other=o):
+                return self.carries(t, st) or self.carries(o, st)
+            case ir.Call(name=name, args=args) if name in self.cat.accessors:
+                return any(self.carries(a, st) for a in args)
+            case ir.Seq(items=items) if items:
+                return self.carries(items[-1], st)
+            case ir.Assign(value=v):
+                return self.carries(v, st)
+        p = path_of(e)
+        return p is not None and any(_under(p, a) for a in st.aliases | st.owners)
+
+    def holds(self, e: ir.Expr | None, st: State) -> bool:
+        """Whether a value is an object some of whose fields hold the pages (``obj`` when
+        ``obj->pages`` does), or a container of them."""
+        p = path_of(e)
+        if p is None:
+            return False
+        return any(_under(a, p) and a != p for a in st.aliases) or any(
+            _under(o, p) or _under(p, o) for o in st.owners)
+
+    def _nonlocal(self, target: ir.Expr) -> bool:
+        """A store whose storage outlives the function: a field of an object not allocated
+        here, a file-scope variable, or through a pointer parameter (``*out = ...``)."""
+        p = path_of(target)
+        if p is None:
+            return True
+        base = _base(p)
+        if isinstance(target, ir.Name):
+            return base not in self.g.locals and base not in self.g.params
+        if base in self.fresh:
+            return False
+        return True
+
+    def call(self, c: ir.Call, st: State) -> list[State]:
+        for a in c.args:  # f(&x) may write x: what the path knew of it goes
+            if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.arg, ir.Name | ir.Member):
+                st = self._forget(st, a.arg)
+        out = self._call(c, st)
+        if c.name not in self.known:  # f(obj) may set obj's fields
+            out = [self._forget_fields(s, c) for s in out]
+        return out
+
+    def _forget_fields(self, st: State, c: ir.Call) -> State:
+        for a in c.args:
+            if isinstance(a, ir.Name) and st.env:
+                prefix = a.id + "->"
+                if any(k.startswith(prefix) for k, _ in st.env):
+                    st = replace(st, env=frozenset(kv for kv in st.env
+                                                   if not kv[0].startswith(prefix)))
+        return st
+
+    def _call(self, c: ir.Call, st: State) -> list[State]:
+        cat = self.cat
+        if self.site is not None and c is self.site:
+            return [self._acquire(st)]
+        name = c.name
+        local = name in self.an.defined
+        if name in cat.release and not local and cat.release[name].arg < len(c.args):
+            arg = c.args[cat.release[name].arg]
+            p = path_of(arg)
+            if p is not None and (st.take == "none" or not self.carries(arg, st)):
+                self.out.unheld.add(((self.fn.path, c.line), p))
+        if st.take == "none":
+            return [st]
+        if name in cat.acquire and not local:
+            # Another acquisition into the same array: it holds other pages from now on.
+            k = cat.acquire[name].pages_arg(len(c.args))
+            if isinstance(k, int) and k < len(c.args):
+                p = path_of(c.args[k])
+                if p is not None and p in st.aliases and p == ir.show(c.args[k]):
+                    return [replace(st, aliases=st.aliases - {p})]
+            return [st]
+        if name in cat.release and not local:
+            spec = cat.release[name]
+            if spec.arg < len(c.args) and self.carries(c.args[spec.arg], st):
+                return [self._release(st, name, spec.kind, c.line,
+                                      in_loop=isinstance(c.args[spec.arg], ir.Index))]
+            return [st]
+        if name in cat.containers and not local:
+            k = cat.containers[name]
+            if k < len(c.args) and any(self.carries(a, st) for j, a in enumerate(c.args)
+                                       if j != k):
+                p = path_of(c.args[k])
+                if p is not None:
+                    st = self._own(st, p)
+            return [st]
+        if name in cat.iterators and not local:
+            src, item = cat.iterators[name]
+            if max(src, item) < len(c.args):
+                p = path_of(c.args[item])
+                if p is not None and self.carries(c.args[src], st):
+                    st = replace(st, aliases=st.aliases | {p})
+                elif p is not None and (p in st.aliases or p in st.owners):
+                    # sg_set_page(sg, ...) inside for_each_sg(sgt->sgl, sg, ...): the pages
+                    # went into what the loop walks.
+                    q = path_of(c.args[src])
+                    if q is not None:
+                        st = self._own(st, q)
+            return [st]
+        if name in self.an.funcs and name not in self.stack and self.depth < MAX_DEPTH:
+            got = self._enter(c, st)
+            if got is not None:
+                return got
+        if name in cat.use or name in cat.neutral or name in cat.accessors:
+            return [st]
+        if any(self.holds(a, st) or (path_of(a) in st.owners) for a in c.args):
+            return [replace(st, escaped=st.escaped or f"handed to {name or 'a pointer'}()")]
+        return [st]
+
+    def _own(self, st: State, p: str) -> State:
+        """The pages are put into container ``p`` (an sg table, a bio): the container is
+        the caller's when it lives in a parameter or a file-scope variable."""
+        st = replace(st, owners=st.owners | {p})
+        base = _base(p)
+        if base in self.g.params or base not in self.g.locals:
+            st = replace(st, escaped=st.escaped or f"put into {p}")
+        return st
+
+    def _acquire(self, st: State) -> State:
+        counts = ALL_COUNTS - ({"part"} if self.asked == 1 else set())
+        if st.take == "held" and not st.escaped and not st.count_kept:
+            counts |= {"more"}  # again, in a loop: the earlier pages are still ours
+        aliases: frozenset[str] = frozenset()
+        escaped = ""
+        if isinstance(self.pages_arg, int) and self.site is not None \
+                and self.pages_arg < len(self.site.args):
+            arg = self.site.args[self.pages_arg]
+            p = path_of(arg)
+            if p is not None and not (isinstance(arg, ir.Const)):
+                aliases = frozenset({p}) | (st.aliases if st.take == "none" else frozenset())
+                if (("->" in p or "." in p) and self._nonlocal(arg)) or (
+                        p not in self.g.locals and p not in self.g.params):
+                    escaped = ACQUIRED_INTO + p
+                    self.out.stored.add(p)
+        elif self.pages_arg == "return":
+            counts = frozenset({"err", "zero", "full"})
+        return replace(st, take="held", ref=self.ref, counts=counts, count=None,
+                       aliases=aliases, owners=frozenset(), escaped=escaped)
+
+    def _release(self, st: State, api: str, kind: str, line: int, in_loop: bool,
+                 via: str = "", path: str | None = None, function: str | None = None
+                 ) -> State:
+        if st.take == "none" or st.ref == "none":
+            return st
+        wrong = (kind == "get" and st.ref == "pin") or (kind == "pin" and st.ref == "get")
+        key = (path or self.fn.path, line)
+        self.out.met.setdefault(key, Met(api, kind, key[0], line, function or self.fn.name,
+                                         via, in_loop, wrong))
+        return replace(st, take="gone", events=st.events | {key})
+
+    def assign(self, a: ir.Assign, st: State) -> State:
+        target = a.target
+        tp = path_of(target)
+        if st.take == "none" and self.array is not None and tp is not None \
+                and not isinstance(target, ir.Index):
+            # Before the acquisition: copies of the pointer to the array it will fill
+            # (info->pages = pages; ... pin_user_pages(..., pages)) see the same pages.
+            vp = path_of(a.value)
+            if tp == self.array:
+                st = replace(st, aliases=frozenset({vp}) if vp and a.op == "=" else frozenset())
+            elif vp is not None and (vp == self.array or vp in st.aliases):
+                st = replace(st, aliases=st.aliases | {tp})
+            elif tp in st.aliases:
+                st = replace(st, aliases=st.aliases - {tp})
+        if self.site is not None and a.value is self.site or (
+                isinstance(a.value, ir.Ternary) and self.site in (a.value.then, a.value.other)):
+            if st.take == "held" and tp is not None:
+                st = replace(st, count=ir.show(target))
+                if self.pages_arg == "return":
+                    st = replace(st, aliases=st.aliases | {tp})
+            return st
+        if st.take == "held" and tp is not None and self._nonlocal(target) and \
+                self._mentions_count(a.value, st):
+            st = replace(st, count_kept=True)  # dma->nr_pages = got
+        if st.take != "none" and tp is not None and a.op == "=":
+            if self.carries(a.value, st) or self.holds(a.value, st):
+                st = replace(st, aliases=st.aliases | {tp}) if self.carries(a.value, st) \
+                    else replace(st, owners=st.owners | {tp})
+                if self._nonlocal(target) and not (
+                        isinstance(target, ir.Index) and _base(tp) in self.g.params):
+                    st = replace(st, escaped=st.escaped or f"kept in {tp}")
+                    self.out.stored.add(tp)
+                return self._forget(st, target, keep_paths=True)
+            if not isinstance(target, ir.Index):
+                st = replace(st, aliases=frozenset(x for x in st.aliases if not _under(x, tp)),
+                             owners=frozenset(x for x in st.owners if not _under(x, tp)))
+        st = self._forget(st, target)
+        text = ir.show(target)
+        if a.op == "=" and isinstance(target, ir.Name | ir.Member) and text in self.scalars:
+            cls = _env_class(a.value, st, self.cat)
+            if cls is None and self.carries(a.value, st):
+                cls = "nonzero"  # a pointer to the pages held
+            if cls is None and isinstance(target, ir.Member) and target.arrow and \
+                    (ir.show(target.base) + _ZERO_FIELDS, "zero") in st.env:
+                cls = "any"  # no longer the zero the allocation left there
+            if cls is not None:
+                st = replace(st, env=st.env | {(text, cls)})
+        if a.op == "=" and isinstance(target, ir.Name) and isinstance(a.value, ir.Call) \
+                and a.value.name in self.cat.zeroing and target.id in self.g.locals:
+            st = replace(st, env=st.env | {(target.id + _ZERO_FIELDS, "zero")})
+        return st
+
+    def _forget(self, st: State, target: ir.Expr, keep_paths: bool = False) -> State:
+        """What the path knew about a value it has just overwritten."""
+        text = ir.show(target)
+        if st.count == text:
+            st = replace(st, count=None)
+        if not st.facts and not st.env:
+            return st
+        env = frozenset(kv for kv in st.env if kv[0] != text and not (
+            kv[0].startswith(text) and kv[0][len(text):len(text) + 2] == "->"))
+        facts = st.facts
+        if any(text in f[0] for f in facts):
+            rx = re.compile(rf"(?<![\w>.]){re.escape(text)}(?![\w])")
+            facts = frozenset(f for f in st.facts if not rx.search(f[0]))
+        if env != st.env or facts != st.facts:
+            st = replace(st, env=env, facts=facts)
+        return st
+
+    def _returned(self, value: ir.Expr | None, st: State) -> State:
+        if st.take != "held" or value is None:
+            return st
+        if self.carries(value, st) or self.holds(value, st):
+            return replace(st, escaped=st.escaped or "returned")
+        if self._is_count(value, st) and st.counts & HELD_COUNTS:
+            # "return got;" with pages in the caller's array: the caller owns what it got.
+            return replace(st, escaped=st.escaped or "count returned")
+        return st
+
+    def _is_error(self, value: ir.Expr | None, st: State) -> bool:
+        """Whether a return hands back an error: a negative errno, an error pointer, an error
+        variable (``ret`` after ``if (ret)``), or a count that is negative on this path."""
+        match value:
+            case None:
+                return False
+            case ir.Ternary(then=t, other=o):
+                return self._is_error(t, st) and self._is_error(o, st)
+            case ir.Call(name=n) if n in self.cat.error_pointer or n in self.cat.error_code:
+                return True
+        k = _int(value)
+        if k is not None:
+            return k < 0
+        if isinstance(value, ir.Const) and value.text == "NULL":
+            return True  # a function handing back an object returns NULL when it failed
+        if self._is_count(value, st):
+            return st.counts - {"more"} <= {"err"}  # this call's count, not earlier pages
+        if isinstance(value, ir.Name):
+            cls = dict(st.env).get(value.id)
+            if cls is not None:
+                return cls in ("neg", "nonzero")
+            d = self.defs.get(value.id)
+            if d is not None and d is not self.site and not isinstance(d, ir.Name):
+                if self._is_error(d, st):
+                    return True
+            # "ret = setup(); if (ret) goto err; ... err: return ret;": an int known to be
+            # non-zero on this path is an error code (kernel convention), a pointer is not.
+            return value.id in self.g.locals and value.id not in self.g.pointers and \
+                self.eval(value, st) is True
+        return False
+
+    # ------------------------------------------------------------ conditions
+    def canon(self, e: ir.Expr, depth: int = 0) -> str:
+        """A condition's value as text, locals assigned once replaced by their value."""
+        return ir.show(self._subst(e, depth))
+
+    def _subst(self, e: ir.Expr, depth: int = 0) -> ir.Expr:
+        if e is self.site:
+            return ir.Name(COUNT)
+        match e:
+            case ir.Name(id=i) if i in self.defs and depth < 4:
+                return self._subst(self.defs[i], depth + 1)
+            case ir.Call(name=n, args=args) if n in self.cat.transparent and args:
+                return self._subst(args[0], depth)
+            case ir.Unary(op="!", arg=ir.Unary(op="!", arg=a)):
+                return self._subst(a, depth)
+            case ir.Member(base=b, field=f, arrow=a):
+                return ir.Member(self._subst(b, depth), f, a)
+            case ir.Unary(op=op, arg=a):
+                return ir.Unary(op, self._subst(a, depth))
+            case ir.Binary(op=op, left=left, right=r):
+                return ir.Binary(op, self._subst(left, depth), self._subst(r, depth))
+            case ir.Call(name=n, args=args, callee=c):
+                return ir.Call(n, tuple(self._subst(a, depth) for a in args), 0, 0, c)
+        return e
+
+    def _strip(self, e: ir.Expr) -> ir.Expr:
+        while True:
+            match e:
+                case ir.Call(name=n, args=args) if n in self.cat.transparent and args:
+                    e = args[0]
+                case ir.Unary(op="!", arg=ir.Unary(op="!", arg=a)):
+                    e = a
+                case ir.Assign(target=t):
+                    e = t  # if ((ret = f()) < 0): the value is ret's
+                case _:
+                    return e
+
+    def _is_count(self, e: ir.Expr, st: State) -> bool:
+        if st.take == "none":
+            return False
+        e = self._strip(e)
+        if e is self.site:
+            return True
+        if st.count is not None and ir.show(e) == st.count:
+            return True
+        return isinstance(e, ir.Name) and self.defs.get(e.id) is self.site
+
+    def _mentions_count(self, e: ir.Expr, st: State) -> bool:
+        match e:
+            case ir.Binary(left=left, right=r):
+                return self._mentions_count(left, st) or self._mentions_count(r, st)
+            case ir.Unary(arg=a):
+                return self._mentions_count(a, st)
+            case ir.Call(args=args):
+                return any(self._mentions_count(a, st) for a in args)
+        return self._is_count(e, st)
+
+    def eval(self, e: ir.Expr | None, st: State) -> bool | None:
+        """The condition's truth on this path: True, False or None (not known)."""
+        if e is None:
+            return None
+        e = self._strip(e)
+        if isinstance(e, ir.Unary) and e.op == "!":
+            v = self.eval(e.arg, st)
+            return None if v is None else not v
+        if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
+            a, b = self.eval(e.left, st), self.eval(e.right, st)
+            if e.op == "&&":
+                return False if False in (a, b) else True if a is b is True else None
+            return True if True in (a, b) else False if a is b is False else None
+        per = self._per_count(e, st)
+        if per is not None:
+            vals = {per(c) for c in st.counts}
+            return vals.pop() if len(vals) == 1 else None
+        k = _int(e)
+        if k is not None:
+            return k != 0
+        cls = _env_get(st.env, e)
+        if cls is not None:
+            return cls != "zero"
+        if isinstance(e, ir.Binary) and e.op in _CMP:
+            env = self._env_cmp(e, st)
+            if env is not None:
+                return env
+        if isinstance(e, ir.Call) and st.ref == "none" and self.extract:
+            if e.name in self.cat.pin_predicate:
+                return False
+            if e.name in self.cat.not_pinned_predicate:
+                return True
+        text = self.canon(e)
+        for t, v in st.facts:
+            if t == text and isinstance(v, bool):
+                return v
+        return None
+
+    def _per_count(self, e: ir.Expr, st: State):
+        """For a test of the count: a function class -> truth, else None."""
+        if self._is_count(e, st):
+            return lambda c: None if c == "more" else c != "zero"
+        if isinstance(e, ir.Call) and e.args and self._is_count(e.args[0], st):
+            if e.name in self.cat.is_error:
+                return lambda c: None if c == "more" else c == "err"
+            if e.name in self.cat.is_error_or_null:
+                return lambda c: None if c == "more" else c in ("err", "zero")
+        if isinstance(e, ir.Binary) and e.op in _CMP:
+            left, op, right = self._strip(e.left), e.op, self._strip(e.right)
+            if self._is_count(right, st) and not self._is_count(left, st):
+                left, op, right = right, _FLIP[op], left
+            if not self._is_count(left, st):
+                return None
+            k = _int(right)
+            if k is None and isinstance(right, ir.Const) and right.text == "NULL":
+                k = 0
+            asked = self.asked
+            if k is None:  # the count against an expression: the number asked for
+                def sym(c: str, op: str = op) -> bool | None:
+                    if c == "more":
+                        return None
+                    return {"==": c == "full", "!=": c != "full", "<": c != "full",
+                            ">=": c == "full", ">": False, "<=": True}.get(op)
+                return sym
+
+            def lit(c: str, op: str = op, k: int = k) -> bool | None:
+                if c == "more":
+                    return None
+                lo, hi = _range(c, asked)
+                if c == "err" and k < 0 and op in ("==", "!="):
+                    return None
+                return _compare(op, lo, hi, k)
+            return lit
+        return None
+
+    def _env_cmp(self, e: ir.Binary, st: State) -> bool | None:
+        left, right, op = self._strip(e.left), self._strip(e.right), e.op
+        if _env_get(st.env, left) is None:
+            left, right, op = right, left, _FLIP[op]
+        cls = _env_get(st.env, left)
+        if cls is None:
+            return None
+        k = _int(right)
+        if k is None:
+            if isinstance(right, ir.Const) and right.text == "NULL":
+                k = 0
+            else:
+                return None
+        if cls == "nonzero":
+            return op == "!=" if k == 0 and op in ("==", "!=") else None
+        lo, hi = {"zero": (0, 0), "neg": (float("-inf"), -1),
+                  "pos": (1, float("inf"))}[cls]
+        if cls == "neg" and k < 0 and op in ("==", "!="):
+            return None
+        return _compare(op, lo, hi, k)
+
+    def refine(self, e: ir.Expr | None, value: bool, st: State,
+               persist: bool = True) -> list[State]:
+        """The states on the edge where ``e`` is ``value``: none if no path takes it, two
+        when a disjunction splits (``a || b`` true: a true, or a false and b true)."""
+        if e is None:
+            return [st]
+        v = self.eval(e, st)
+        if v is not None:
+            return [st] if v == value else []
+        e = self._strip(e)
+        if isinstance(e, ir.Name) and isinstance(self.defs.get(e.id), ir.Unary | ir.Binary):
+            # bool lock = a != X && b; ... if (lock): the terms of its value are known
+            return self.refine(self.defs[e.id], value, st, persist)
+        if isinstance(e, ir.Unary) and e.op == "!":
+            return self.refine(e.arg, not value, st, persist)
+        if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
+            if (e.op == "&&") == value:  # a && b true / a || b false: both sides known
+                return [t for s in self.refine(e.left, value, st, persist)
+                        for t in self.refine(e.right, value, s, persist)]
+            # a && b false: a false, or a true and b false (and the dual for ||)
+            out = self.refine(e.left, value, st, persist)
+            out += [t for s in self.refine(e.left, not value, st, persist)
+                    for t in self.refine(e.right, value, s, persist)]
+            return list(dict.fromkeys(out))
+        return [s for s in (self._refine_atom(e, value, st, persist),) if s is not None]
+
+    def _refine_atom(self, e: ir.Expr, value: bool, st: State, persist: bool) -> State | None:
+        per = self._per_count(e, st)
+        if per is not None:
+            counts = frozenset(c for c in st.counts if per(c) in (value, None))
+            return replace(st, counts=counts) if counts else None
+        if not value and st.take == "held" and isinstance(e, ir.Name | ir.Member) \
+                and ir.show(e) in st.aliases:
+            # "if (page) put_page(page)": the pointer to the pages is NULL only where the
+            # acquisition took none.
+            counts = st.counts - HELD_COUNTS
+            return replace(st, counts=counts) if counts else None
+        if isinstance(e, ir.Binary) and e.op in ("==", "!=") and (
+                _int(e.right) == 0 or isinstance(e.right, ir.Const) and e.right.text == "NULL"):
+            got = self.refine(e.left, (e.op == "!=") == value, st, persist)
+            return got[0] if got else None
+        if isinstance(e, ir.Name | ir.Member) and ir.show(e) in self.scalars and not (
+                isinstance(e, ir.Name) and e.id in self.defs):
+            text = ir.show(e)
+            st = replace(st, env=frozenset(kv for kv in st.env if kv[0] != text)
+                         | {(text, "nonzero" if value else "zero")})
+            # A helper's test of its parameter is also a fact its callers check.
+            return self._fact(e, value, st) if persist and self.site is None else st
+        if isinstance(e, ir.Binary) and e.op in ("<", "<=") and isinstance(e.left, ir.Name) \
+                and e.left.id in self.scalars and _int(e.right) == 0 and value:
+            return replace(st, env=frozenset(kv for kv in st.env if kv[0] != e.left.id)
+                           | {(e.left.id, "neg" if e.op == "<" else "nonzero")})
+        if isinstance(e, ir.Call) and self.extract and st.take != "none" and (
+                (e.name in self.cat.pin_predicate and not value)
+                or (e.name in self.cat.not_pinned_predicate and value)):
+            return replace(st, ref="none")  # a kernel-backed iterator: nothing was pinned
+        return self._fact(e, value, st) if persist else st
+
+    def _fact(self, e: ir.Expr, value: object, st: State) -> State:
+        text = self.canon(e)
+        if text not in self.relevant or any(t == text for t, _ in st.facts):
+            return st
+        return replace(st, facts=st.facts | {(text, value)})
+
+    def refine_switch(self, e: ir.Expr | None, edge: Edge, st: State) -> State | None:
+        """The state on a switch edge. What a path knows of the value is a set of case
+        labels it is one of, or ("not", labels) it is none of (the default edge)."""
+        if e is None or not isinstance(edge, tuple):
+            return st
+        text = self.canon(e)
+        if text not in self.relevant:
+            return st
+        known = next((v for t, v in st.facts if t == text and not isinstance(v, bool)), None)
+        rest = frozenset(f for f in st.facts if f[0] != text)
+        if edge and edge[0] in ("default", "nocase"):
+            named = frozenset(edge[1:])
+            if isinstance(known, frozenset):
+                return None if known <= named else st
+            excluded = named | (known[1] if known else frozenset())
+            return replace(st, facts=rest | {(text, ("not", excluded))})
+        labels = frozenset(edge)
+        if isinstance(known, frozenset):
+            now = labels & known
+        elif known:
+            now = labels - known[1]
+        else:
+            now = labels
+        if not now:
+            return None
+        return replace(st, facts=rest | {(text, now)})
+
+    # ------------------------------------------------------------ loops and helpers
+    def _loop_releases(self) -> dict[int, list[ir.Call]]:
+        out: dict[int, list[ir.Call]] = {}
+        for head, body in self.g.loops.items():
+            calls = [c for j in body for c in ir_effects(self.g.nodes[j].expr)
+                     if isinstance(c, ir.Call) and c.name in self.cat.release
+                     and c.name not in self.an.defined]
+            if calls:
+                out[head] = calls
+        return out
+
+    def _loop_exit(self, head: int, st: State) -> State:
+        """Leaving a loop whose body releases the pages one by one: the array is released
+        (the body ran once per page; when it ran zero times there was none to release)."""
+        if st.take != "held" or head not in self.loop_releases:
+            return st
+        extra = set(st.aliases)
+        macro = self.g.nodes[head].expr
+        if isinstance(macro, ir.Call) and macro.name in self.cat.iterators:
+            src, item = self.cat.iterators[macro.name]
+            if max(src, item) < len(macro.args) and self.carries(macro.args[src], st):
+                p = path_of(macro.args[item])
+                if p:
+                    extra.add(p)
+        probe = replace(st, aliases=frozenset(extra))
+        for c in self.loop_releases[head]:
+            spec = self.cat.release[c.name]
+            if spec.arg < len(c.args) and self.carries(c.args[spec.arg], probe):
+                return self._release(st, c.name, spec.kind, c.line, in_loop=True)
+        return st
+
+    def _enter(self, c: ir.Call, st: State) -> list[State] | None:
+        """A call of a function of the unit with the pages (or the struct holding them):
+        its summary's exit states, rewritten in the caller's terms. None: not entered."""
+        callee = self.an.funcs[c.name]
+        params = callee.cfg.params
+        for k, arg in enumerate(c.args[: len(params)]):
+            if not params[k]:
+                continue
+            p = path_of(arg)
+            if p is None:
+                continue
+            if self.carries(arg, st):
+                start = params[k]
+            else:
+                inner = next((a for a in sorted(st.aliases) if _under(a, p) and a != p), None)
+                if inner is None:
+                    continue
+                rest = inner[len(p):]
+                if rest.startswith(".") and isinstance(arg, ir.Unary) and arg.op == "&":
+                    rest = "->" + rest[1:]
+                start = params[k] + rest
+            got = self.an.summary(c.name, start, st.ref or self.ref, self.depth + 1, self.stack)
+            if got is None:
+                return None
+            exits, examined, met = got
+            self.out.examined |= examined
+            subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
+                     if p and (path_of(a) is not None or isinstance(a, ir.Const))}
+            results = []
+            for x in exits:
+                s = self._instantiate(st, x.state, subst, params, c, met)
+                if s is not None and s not in results:
+                    results.append(s)
+            return results or [st]
+        return None
+
+    def _instantiate(self, st: State, inner: State, subst: dict[str, str],
+                     params: tuple[str, ...], c: ir.Call,
+                     met: dict[tuple[str, int], Met]) -> State | None:
+        facts = set(st.facts)
+        known = dict(st.facts)
+        blocked = self.an.funcs[c.name].cfg.locals | (frozenset(params) - subst.keys())
+        env = {k: c for k, c in st.env if c != "any"}
+        plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False) if p in subst}
+        for text, v in inner.facts:
+            t = _rename(text, subst, blocked)
+            if t is None:
+                continue
+            e = _rename(text, plain, blocked)
+            if isinstance(v, bool) and e in env and (env[e] != "zero") != v:
+                return None  # the helper tests a flag whose value the caller set
+            if t in known and known[t] != v:
+                if _compatible(known[t], v):
+                    continue
+                return None
+            facts.add((t, v))
+        out = replace(st, facts=frozenset(facts))
+        if inner.take == "gone" and st.take == "held":
+            for key in sorted(inner.events):
+                m = met.get(key)
+                if m is not None:
+                    out = self._release(out, m.api, m.kind, m.line, m.in_loop,
+                                        via=m.via or m.function, path=m.path,
+                                        function=m.function)
+        if inner.escaped and inner.escaped != "returned":
+            out = replace(out, escaped=out.escaped or f"{inner.escaped} by {c.name}()")
+        # A helper that put the pages into another of its parameters (fill_sg(sgl, pages)).
+        for a in inner.aliases | inner.owners:
+            base = _base(a)
+            if base in params:
+                k = params.index(base)
+                if k < len(c.args):
+                    p = path_of(c.args[k])
+                    if p is not None and not self.carries(c.args[k], out):
+                        out = replace(out, owners=out.owners | {p + a[len(base):]})
+        return out
+
+    def _fresh_locals(self) -> frozenset[str]:
+        """Locals that point to an object allocated here (kzalloc ...): storing the pages
+        in one of its fields keeps them in the function's hands."""
+        out = set()
+        for n in self.g.nodes:
+            for e in ir_effects(n.expr):
+                if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and \
+                        isinstance(e.value, ir.Call) and e.value.name in self.cat.allocators:
+                    out.add(e.target.id)
+        return frozenset(out & self.g.locals)
+
+
+_WORD = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
+_PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*")
+
+
+def _rename(text: str, subst: dict[str, str], blocked: frozenset[str]) -> str | None:
+    """A callee's fact in the caller's terms; None if it names a callee local, or a
+    parameter whose argument is no plain value (``blocked``)."""
+    names = set(_WORD.findall(text))
+    if names & blocked:
+        return None
+    out = text
+    for p, a in subst.items():
+        out = re.sub(rf"(?<![\w>.]){re.escape(p)}(?!\w)", a.replace("\\", "\\\\"), out)
+    return out

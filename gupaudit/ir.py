@@ -1,0 +1,561 @@
+"""Stage 3a, lower: one function body (a tree-sitter node) -> a small structured IR.
+
+Expressions become values over access paths (``Name``, ``Member``, ``Index``), calls with
+their argument values, constants and operators; statements become ``If``, ``Switch``,
+``Loop``, ``Goto``, ``Label``, ``Return``, ``Break``, ``Continue`` and ``ExprStmt``
+(assignments and declarations are ``Assign`` expressions inside ``ExprStmt``).
+
+Kernel idioms handled here, so that ``cfg`` sees plain C:
+
+* loop macros (``for_each_sg(...) stmt``, ``list_for_each_entry(...) { }``): tree-sitter reads
+  the macro as a call statement with a MISSING ``;`` followed by its body; that pair becomes
+  a ``Loop`` (kind "macro") when the name is an iterator, else a block run once
+  (``scoped_guard(mutex, &lock) { }``);
+* ``#ifdef`` halves inside a body: an ``If`` on an unknown condition;
+* statement expressions ``({ ... })``: their statements run before the one using the value;
+* designated initialisers ``struct s v = { .page = p }``: one ``Assign`` per field.
+
+No tree-sitter object leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import tree_sitter as ts
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    base: Expr
+    field: str
+    arrow: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    base: Expr
+    index: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # ! - ~ & * ++ -- (prefix or postfix alike)
+    arg: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Ternary:
+    cond: Expr
+    then: Expr
+    other: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    name: str  # "" for a call through a pointer (``ops->fn(x)``): see ``callee``
+    args: tuple[Expr, ...]
+    line: int
+    column: int
+    callee: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    op: str  # = += |= ...
+    target: Expr
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    text: str  # numbers, characters, strings, NULL, true/false, sizeof(...)
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    items: tuple[Expr, ...]  # the comma operator; its value is the last item
+
+
+Expr = Name | Member | Index | Unary | Binary | Ternary | Call | Assign | Const | Seq
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True, slots=True)
+class ExprStmt:
+    expr: Expr
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    stmts: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr | None  # None: unknown (an #ifdef half)
+    then: Stmt
+    other: Stmt | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    values: tuple[Expr, ...]  # () for default
+    body: tuple[Stmt, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    value: Expr
+    cases: tuple[Case, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    kind: str  # for | while | do | macro
+    init: tuple[Stmt, ...]
+    cond: Expr | None  # for "macro": the macro call itself
+    step: Expr | None
+    body: Stmt
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    value: Expr | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    label: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    name: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    line: int
+
+
+Stmt = ExprStmt | Block | If | Switch | Loop | Return | Goto | Label | Break | Continue
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A lowered function: its statements, parameter names and the locals it declares."""
+
+    block: Block
+    params: tuple[str, ...]
+    locals: frozenset[str] = field(default_factory=frozenset)
+    pointers: frozenset[str] = field(default_factory=frozenset)  # locals declared as pointers
+    end_line: int = 0  # the closing brace: falling off the end returns there
+
+
+# ---------------------------------------------------------------- printing
+
+
+def show(e: Expr | None) -> str:
+    """Compact C text of a value: the key access paths and conditions are compared by."""
+    match e:
+        case None:
+            return ""
+        case Name(id=i) | Const(text=i):
+            return i
+        case Member(base=b, field=f, arrow=a):
+            return f"{show(b)}{'->' if a else '.'}{f}"
+        case Index(base=b, index=i):
+            return f"{show(b)}[{show(i)}]"
+        case Unary(op=o, arg=a):
+            return f"{o}{show(a)}"
+        case Binary(op=o, left=left, right=r):
+            return f"({show(left)}{o}{show(r)})"
+        case Ternary(cond=c, then=t, other=o):
+            return f"({show(c)}?{show(t)}:{show(o)})"
+        case Call(name=n, args=a, callee=c):
+            return f"{n or show(c)}({','.join(show(x) for x in a)})"
+        case Assign(op=o, target=t, value=v):
+            return f"({show(t)}{o}{show(v)})"
+        case Seq(items=items):
+            return f"({','.join(show(x) for x in items)})"
+    return "?"
+
+
+def calls_in(e: Expr | None) -> list[Call]:
+    """The calls of an expression in evaluation order: arguments before the call."""
+    out: list[Call] = []
+
+    def walk(x: Expr | None) -> None:
+        match x:
+            case Call(args=args, callee=c):
+                walk(c)
+                for a in args:
+                    walk(a)
+                out.append(x)
+            case Member(base=b):
+                walk(b)
+            case Index(base=b, index=i):
+                walk(b)
+                walk(i)
+            case Unary(arg=a):
+                walk(a)
+            case Binary(left=left, right=r):
+                walk(left)
+                walk(r)
+            case Ternary(cond=c, then=t, other=o):
+                walk(c)
+                walk(t)
+                walk(o)
+            case Assign(target=t, value=v):
+                walk(v)
+                walk(t)
+            case Seq(items=items):
+                for i in items:
+                    walk(i)
+
+    walk(e)
+    return out
+
+
+# ---------------------------------------------------------------- lowering
+
+
+def _text(node: ts.Node) -> str:
+    return node.text.decode("utf-8", "replace")
+
+
+def _line(node: ts.Node) -> int:
+    return node.start_point[0] + 1
+
+
+_CONST_NODES = frozenset({"number_literal", "char_literal", "string_literal", "true", "false",
+                          "null", "concatenated_string", "sizeof_expression",
+                          "alignof_expression", "offsetof_expression"})
+_TRANSPARENT = frozenset({"parenthesized_expression", "cast_expression",
+                          "compound_literal_expression", "gnu_asm_expression"})
+
+
+class _Lowerer:
+    """One function body to IR. ``is_iterator`` tells loop macros from other macros."""
+
+    def __init__(self, is_iterator: Callable[[str], bool]) -> None:
+        self.is_iterator = is_iterator
+        self.locals: set[str] = set()
+        self.pointers: set[str] = set()
+        self.hoisted: list[Stmt] = []  # statements of ({ ... }) met inside an expression
+
+    # -- expressions
+    def expr(self, n: ts.Node | None) -> Expr:
+        if n is None:
+            return Const("")
+        t = n.type
+        if t == "identifier":
+            return Name(_text(n))
+        if t == "field_expression":
+            arg = n.child_by_field_name("argument")
+            fld = n.child_by_field_name("field")
+            op = n.child_by_field_name("operator")
+            arrow = op is not None and op.type == "->"
+            return Member(self.expr(arg), _text(fld) if fld is not None else "", arrow)
+        if t == "subscript_expression":
+            idx = n.child_by_field_name("index")
+            if idx is None:  # tree-sitter-c 0.24: indices as subscript_argument_list
+                lst = n.child_by_field_name("indices")
+                idx = lst.named_children[0] if lst is not None and lst.named_children else None
+            return Index(self.expr(n.child_by_field_name("argument")), self.expr(idx))
+        if t == "call_expression":
+            fn = n.child_by_field_name("function")
+            args = n.child_by_field_name("arguments")
+            argv = tuple(self.expr(a) for a in (args.named_children if args else ())
+                         if a.type != "comment")
+            line, col = n.start_point[0] + 1, n.start_point[1] + 1
+            if fn is not None and fn.type == "identifier":
+                return Call(_text(fn), argv, line, col)
+            return Call("", argv, line, col, self.expr(fn))
+        if t == "pointer_expression":
+            op = n.child_by_field_name("operator")
+            return Unary(_text(op) if op is not None else "*",
+                         self.expr(n.child_by_field_name("argument")))
+        if t == "unary_expression":
+            op = n.child_by_field_name("operator")
+            return Unary(_text(op) if op is not None else "?",
+                         self.expr(n.child_by_field_name("argument")))
+        if t == "update_expression":
+            op = n.child_by_field_name("operator")
+            return Unary(_text(op) if op is not None else "++",
+                         self.expr(n.child_by_field_name("argument")))
+        if t == "binary_expression":
+            op = n.child_by_field_name("operator")
+            return Binary(_text(op) if op is not None else "?",
+                          self.expr(n.child_by_field_name("left")),
+                          self.expr(n.child_by_field_name("right")))
+        if t == "conditional_expression":
+            return Ternary(self.expr(n.child_by_field_name("condition")),
+                           self.expr(n.child_by_field_name("consequence")),
+                           self.expr(n.child_by_field_name("alternative")))
+        if t == "assignment_expression":
+            op = n.child_by_field_name("operator")
+            return Assign(_text(op) if op is not None else "=",
+                          self.expr(n.child_by_field_name("left")),
+                          self.expr(n.child_by_field_name("right")))
+        if t == "comma_expression":
+            return Seq((self.expr(n.child_by_field_name("left")),
+                        self.expr(n.child_by_field_name("right"))))
+        if t in _CONST_NODES:
+            return Const(_text(n) if t != "sizeof_expression" else "sizeof")
+        if t == "parenthesized_expression" and n.named_children and \
+                n.named_children[0].type == "compound_statement":
+            return self.statement_expression(n.named_children[0])
+        if t in _TRANSPARENT:
+            inner = n.child_by_field_name("value") or (
+                n.named_children[-1] if n.named_children else None)
+            return self.expr(inner)
+        if t == "initializer_list":
+            return Seq(tuple(self.expr(c) for c in n.named_children
+                             if c.type not in ("initializer_pair", "comment")))
+        return Const(_text(n)[:40])
+
+    def statement_expression(self, block: ts.Node) -> Expr:
+        """``({ a; b; v; })``: a and b are hoisted before the statement; v is the value."""
+        kids = [c for c in block.named_children if c.type != "comment"]
+        value: Expr = Const("")
+        if kids and kids[-1].type == "expression_statement" and kids[-1].named_children:
+            value = self.expr(kids[-1].named_children[0])
+            kids = kids[:-1]
+        for k in kids:
+            self.hoisted.append(self.stmt(k))
+        return value
+
+    # -- statements
+    def stmt(self, n: ts.Node) -> Stmt:
+        t = n.type
+        line = _line(n)
+        if t == "compound_statement":
+            return self.block(n.named_children)
+        if t == "expression_statement":
+            if not n.named_children:
+                return Block(())
+            return self._with_hoisted(ExprStmt(self.expr(n.named_children[0]), line))
+        if t == "declaration":
+            return self.declaration(n)
+        if t == "if_statement":
+            cond = self.expr(n.child_by_field_name("condition"))
+            pre = self._take_hoisted()
+            then = self.stmt_or_empty(n.child_by_field_name("consequence"))
+            alt = n.child_by_field_name("alternative")
+            if alt is not None and alt.type == "else_clause":
+                alt = alt.named_children[0] if alt.named_children else None
+            stmt = If(cond, then, self.stmt(alt) if alt is not None else None, line)
+            return Block((*pre, stmt)) if pre else stmt
+        if t == "switch_statement":
+            return self.switch(n)
+        if t == "for_statement":
+            init: list[Stmt] = []
+            ini = n.child_by_field_name("initializer")
+            if ini is not None:
+                init.append(self.declaration(ini) if ini.type == "declaration"
+                            else ExprStmt(self.expr(ini), _line(ini)))
+            cond = n.child_by_field_name("condition")
+            step = n.child_by_field_name("update")
+            return Loop("for", tuple(init), self.expr(cond) if cond is not None else None,
+                        self.expr(step) if step is not None else None,
+                        self.stmt_or_empty(n.child_by_field_name("body")), line)
+        if t == "while_statement":
+            return Loop("while", (), self.expr(n.child_by_field_name("condition")), None,
+                        self.stmt_or_empty(n.child_by_field_name("body")), line)
+        if t == "do_statement":
+            return Loop("do", (), self.expr(n.child_by_field_name("condition")), None,
+                        self.stmt_or_empty(n.child_by_field_name("body")), line)
+        if t == "return_statement":
+            value = self.expr(n.named_children[0]) if n.named_children else None
+            return self._with_hoisted(Return(value, line))
+        if t == "goto_statement":
+            lab = n.child_by_field_name("label")
+            return Goto(_text(lab) if lab is not None else "", line)
+        if t == "labeled_statement":
+            lab = n.child_by_field_name("label")
+            rest = [c for c in n.named_children if c != lab and c.type != "comment"]
+            inner = [self.stmt(c) for c in rest]
+            return Block((Label(_text(lab) if lab is not None else "", line), *inner))
+        if t == "break_statement":
+            return Break(line)
+        if t == "continue_statement":
+            return Continue(line)
+        if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef"):
+            return self.preproc(n)
+        if t in ("ERROR", "attributed_statement"):
+            return self.block(n.named_children)
+        return Block(())
+
+    def stmt_or_empty(self, n: ts.Node | None) -> Stmt:
+        return self.stmt(n) if n is not None else Block(())
+
+    def block(self, children: list[ts.Node]) -> Block:
+        out: list[Stmt] = []
+        kids = [c for c in children if c.type not in ("comment", "{", "}")]
+        i = 0
+        while i < len(kids):
+            k = kids[i]
+            macro = _macro_header(k)
+            if macro is not None and i + 1 < len(kids):
+                call = self.expr(macro)
+                body = self.stmt(kids[i + 1])
+                assert isinstance(call, Call)
+                if self.is_iterator(call.name):
+                    out.append(Loop("macro", (), call, None, body, _line(k)))
+                else:  # scoped_guard(...) { }: the body runs once
+                    out.append(Block((ExprStmt(call, _line(k)), body)))
+                i += 2
+                continue
+            if k.type.startswith("preproc_") and k.type not in (
+                    "preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef"):
+                i += 1
+                continue  # #define, #include, #error inside a body: no statement
+            out.append(self.stmt(k))
+            i += 1
+        return Block(tuple(out))
+
+    def preproc(self, n: ts.Node) -> Stmt:
+        """``#ifdef X`` ... ``#else`` ...: either half may be compiled: an unknown branch."""
+        alt = n.child_by_field_name("alternative")
+        cond = n.child_by_field_name("condition") or n.child_by_field_name("name")
+        mine = [c for c in n.named_children if c not in (alt, cond)]
+        other = None
+        if alt is not None:
+            other = (self.preproc(alt) if alt.type.startswith("preproc_el") and
+                     alt.type != "preproc_else" else
+                     self.block([c for c in alt.named_children]))
+        return If(None, self.block(mine), other, _line(n))
+
+    def switch(self, n: ts.Node) -> Stmt:
+        value = self.expr(n.child_by_field_name("condition"))
+        body = n.child_by_field_name("body")
+        cases: list[Case] = []
+        loose: list[ts.Node] = []  # statements before the first case: unreachable
+        for c in (body.named_children if body is not None else ()):
+            if c.type == "case_statement":
+                v = c.child_by_field_name("value")
+                stmts = [x for x in c.named_children if x != v and x.type != "comment"]
+                cases.append(Case((self.expr(v),) if v is not None else (),
+                                  self.block(stmts).stmts, _line(c)))
+            else:
+                loose.append(c)
+        return Switch(value, tuple(cases), _line(n))
+
+    def declaration(self, n: ts.Node) -> Stmt:
+        out: list[Stmt] = []
+        line = _line(n)
+        for d in n.named_children:
+            if d.type == "init_declarator":
+                decl = d.child_by_field_name("declarator")
+                name = _declared(decl)
+                value = d.child_by_field_name("value")
+                if name is None:
+                    continue
+                self.locals.add(name)
+                if decl is not None and decl.type == "pointer_declarator":
+                    self.pointers.add(name)
+                if value is not None and value.type == "initializer_list":
+                    out.extend(self._initializer(Name(name), value, line))
+                elif value is not None:
+                    out.append(ExprStmt(Assign("=", Name(name), self.expr(value)), line))
+            else:
+                name = _declared(d)
+                if name is not None and d.type in (
+                        "identifier", "pointer_declarator", "array_declarator"):
+                    self.locals.add(name)
+                    if d.type == "pointer_declarator":
+                        self.pointers.add(name)
+        return self._with_hoisted(Block(tuple(out)))
+
+    def _initializer(self, target: Expr, lst: ts.Node, line: int) -> list[Stmt]:
+        """``v = { .a = x, .b = { .c = y } }`` -> v.a = x; v.b.c = y (positional ones are
+        not followed: their field is not named in the source)."""
+        out: list[Stmt] = []
+        for item in lst.named_children:
+            if item.type != "initializer_pair":
+                continue
+            designators = item.child_by_field_name("designator")
+            value = item.child_by_field_name("value")
+            path = target
+            for d in item.named_children:
+                if d.type == "field_designator" and d.named_children:
+                    path = Member(path, _text(d.named_children[0]), False)
+            if designators is None or value is None or path is target:
+                continue
+            if value.type == "initializer_list":
+                out.extend(self._initializer(path, value, line))
+            else:
+                out.append(ExprStmt(Assign("=", path, self.expr(value)), line))
+        return out
+
+    def _take_hoisted(self) -> list[Stmt]:
+        out, self.hoisted = self.hoisted, []
+        return out
+
+    def _with_hoisted(self, stmt: Stmt) -> Stmt:
+        pre = self._take_hoisted()
+        return Block((*pre, stmt)) if pre else stmt
+
+
+def _macro_header(n: ts.Node) -> ts.Node | None:
+    """The call of ``name(args)`` written as a statement header (its ``;`` MISSING)."""
+    if n.type != "expression_statement" or not n.children or not n.children[-1].is_missing:
+        return None
+    call = n.named_children[0] if n.named_children else None
+    if call is None or call.type != "call_expression":
+        return None
+    fn = call.child_by_field_name("function")
+    return call if fn is not None and fn.type == "identifier" else None
+
+
+def _declared(d: ts.Node | None) -> str | None:
+    """The name a declarator declares: ``**pages``, ``page[16]``, ``(*fn)(void)``."""
+    while d is not None and d.type not in ("identifier", "field_identifier"):
+        inner = d.child_by_field_name("declarator")
+        if inner is None:
+            idents = [c for c in d.named_children if c.type == "identifier"]
+            if not idents and d.type == "ERROR":
+                return None
+            inner = idents[0] if idents else None
+        d = inner
+    return _text(d) if d is not None else None
+
+
+def lower(body: ts.Node, params: tuple[str, ...],
+          is_iterator: Callable[[str], bool]) -> Body:
+    """A function body's IR."""
+    lw = _Lowerer(is_iterator)
+    block = lw.block(body.named_children)
+    return Body(block, params, frozenset(lw.locals), frozenset(lw.pointers),
+                body.end_point[0] + 1)
