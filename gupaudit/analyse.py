@@ -1,4 +1,10 @@
-"""One file (or one unit of files) through the stages: parse -> locate -> flow -> classify.
+"""One file (or one unit of files) through the stages: parse -> locate -> flow and
+dataflow -> classify.
+
+``flow`` follows the pages by name through the unit (helpers, callers, struct fields);
+``dataflow`` decides, on the paths of the acquiring function's CFG and of the helpers it
+enters, which of those releases are reached with the pages held, which are unwinds, and
+where held pages reach an exit (``with_paths``).
 
 ``analyse_bytes`` is what a worker process runs per candidate file; it returns finished
 ``Site`` records (no tree-sitter object crosses a process boundary) and turns a bug in one
@@ -15,10 +21,11 @@ from functools import cache
 
 from gupaudit import catalog as catalog_mod
 from gupaudit.classify import classify
+from gupaudit.dataflow import Analysis, Func, PathFacts
 from gupaudit.flow import Tracer, flag_values
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
-from gupaudit.model import Era, Family, Site, SourceFile
+from gupaudit.model import Era, Family, Flow, Release, Site, SourceFile
 from gupaudit.parse import parse
 
 
@@ -38,6 +45,11 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     """The sites of file ``rel`` within ``sf``: that file, or its directory merged."""
     cat = catalog_mod.load()
     tracer = Tracer(sf, cat)
+    funcs: dict[str, Func] = {}
+    for f in sf.functions:
+        if f.cfg is not None and f.name not in funcs:
+            funcs[f.name] = Func(f.name, f.path or sf.path, f.cfg)
+    paths = Analysis(funcs, cat, sf.defined)
     mine = [fn for fn in sf.functions if fn.path == rel]
     file_calls = frozenset(c.name for fn in mine for c in fn.calls)
     notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
@@ -60,11 +72,45 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
             flags, complete = (flag_values(fn, call.args[flags_idx])
                                if flags_idx is not None and flags_idx < argc else (None, True))
             flow = tracer.site_flow(fn, call, pages)
+            here = funcs.get(fn.name)
+            if not flow.no_pages and here is not None and here.cfg is fn.cfg:
+                facts = paths.site(here, call.line, call.column, api.family, pages_idx,
+                                   api.count_arg(argc))
+                if facts is not None:
+                    flow = with_paths(flow, facts)
             if api.family is Family.ITER_EXTRACT:
                 flow = dataclasses.replace(flow, kernel_iter=tracer.kernel_iterator(fn, call))
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags, complete))
     return sites
+
+
+def with_paths(flow: Flow, facts: PathFacts) -> Flow:
+    """The flow with the dataflow's verdicts on the releases it examined: those reached on
+    no path with the pages held are dropped, the others marked checked (and unwind when
+    only error paths reach them); its leaks replace any other guess."""
+    met = {(m.path, m.line): m for m in facts.met}
+    releases: list[Release] = []
+    for r in flow.releases:
+        key = (r.path, r.line)
+        if key not in facts.examined:
+            releases.append(r)
+        elif key in facts.earlier and not r.via:
+            # Released through the field on a later call: as firm as the field is.
+            kind = "owned field" if any(n.endswith(tuple("->" + o for o in flow.owned))
+                                        for n in flow.names) else "field"
+            releases.append(dataclasses.replace(r, via=f"{kind} in {r.function}"))
+        elif key in met:
+            releases.append(dataclasses.replace(r, checked=True,
+                                                unwind=key not in facts.success))
+    have = {(r.path, r.line) for r in releases}
+    for key, m in met.items():
+        if key not in have:
+            releases.append(Release(m.api, m.kind, m.path, m.line, m.function, m.via,
+                                    m.in_loop, (), checked=True,
+                                    unwind=key not in facts.success))
+    return dataclasses.replace(flow, releases=tuple(releases),
+                               leaks=tuple((k.line, k.why) for k in facts.leaks))
 
 
 def analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:

@@ -32,6 +32,9 @@ _PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
 _LOOP_RELEASES = {"put_page", "unpin_user_page", "put_user_page", "folio_put", "unpin_folio"}
 _DATA_EVIDENCE = {"dma", "dio", "map"}
 _PHYSICAL = {"page_to_phys", "__pa", "virt_to_phys", "page_to_virt"}
+_LEAK_WHY = {"partial": "fewer pages than asked were taken",
+             "error": "a later step failed",
+             "inconsistent": "other paths release them, this one does not"}
 
 
 def contradicts(a: tuple[Guard, ...], b: tuple[Guard, ...]) -> bool:
@@ -63,8 +66,12 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     ``flags_complete``: False when part of them comes from outside the function."""
     family = api.family
     pinned = family in _PIN_KINDS
-    reachable = [r for r in flow.releases if not contradicts(call.guards, r.guards)
-                 and not _other_pin_branch(r, pinned, catalog)]
+    # Releases the dataflow decided (the site's function and the helpers it enters) are
+    # reachable by construction; the others, reached through fields and callers, by guards.
+    reachable = [r for r in flow.releases if r.checked or (
+        not contradicts(call.guards, r.guards) and not _other_pin_branch(r, pinned, catalog))]
+    # The lifetime release first: an unwind release is never "the" release a message cites.
+    reachable.sort(key=lambda r: r.unwind)
     evidence = {u.evidence for u in flow.uses}
     dirty = "dirty" in evidence
     acq_target, rel_target = targets(api, era, dirty)
@@ -113,7 +120,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             reason = ("the kernel writes the data and dirties the page while it holds a "
                       "plain reference (pin_user_pages.rst case 5)")
         elif "cpu" in evidence or "dirty" in evidence:
-            if any(not r.kept for r in reachable):
+            if any(not r.kept and not r.unwind for r in reachable):
                 status, case = Status.GUP_OK, None
                 reason = ("short-term CPU access, released in the same function "
                           "(the ptrace/exec/uprobes pattern): plain GUP")
@@ -158,7 +165,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
         rules.append(("GUP104", None))
     extra: dict[str, tuple[int, str, str]] = {}  # rule -> (line, detail, target)
     if flow.leaks and status is not Status.GUP_OK:
-        extra["GUP106"] = (flow.leaks[0], "", "unpin_user_pages(pages, got)" if pinned
+        line, why = flow.leaks[0]
+        extra["GUP106"] = (line, _LEAK_WHY[why], "unpin_user_pages(pages, got)" if pinned
                            else "put_page() each page taken")
     device = evidence & {"dma", "dio"}
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
@@ -219,8 +227,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
 
 
 def _at(r: Release | Use, path: str) -> str:
-    """A line of the site's file, or of another file (a directory pass found it there)."""
-    return str(r.line) if not r.path or r.path == path else f"{r.line} of {r.path}"
+    """A line of the site's file, or of another file (a directory pass found it there);
+    an unwind release says so."""
+    where = str(r.line) if not r.path or r.path == path else f"{r.line} of {r.path}"
+    return where + (" (on an error path)" if isinstance(r, Release) and r.unwind else "")
 
 
 def _releases_here(r: Release, function: str) -> bool:

@@ -242,12 +242,10 @@ class Tracer:
         if fields or globals_:
             owned = {f for f in fields if self._owned(f, fn.name, trace.names)}
             self._through_fields(fields, globals_, fn.name, trace, owned)
-        trace.releases = [r for r in trace.releases if not exited_before(fn, call, r)]
         local = "return" not in trace.escapes and not any(
             field_of(n) or n in fn.params or n in self.sf.globals for n in trace.names)
         return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
                     tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
-                    leaks=partial_pin_leaks(fn, call, trace.releases, self.sf.globals),
                     local=local, owned=tuple(sorted(owned)))
 
     def kernel_iterator(self, fn: Function, call: Call, depth: int = 0) -> str:
@@ -575,86 +573,6 @@ def _unique(items: list) -> list:
     return out
 
 
-_COMPARE = re.compile(r"^(?P<l>[\w>.-]+)(?P<op>!=|==|<=|>=|<|>)(?P<r>[^&|?]+)$")
-# (operator as written with the count on the left, branch value) that mean "fewer than asked"
-_PARTIAL = {("!=", "true"), ("<", "true"), ("==", "false"), (">=", "false")}
-_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "!=": "!=", "==": "=="}
-
-
-def _partial_guard(count: str, g: Guard) -> bool:
-    """``got != nr`` (true), ``got < nr`` (true), ``got == nr`` (false): fewer pages than
-    asked, not an error code (``got < 0``, ``got <= 0`` and ``!got`` are errors)."""
-    m = _COMPARE.match(g.cond)
-    if not m:
-        return False
-    left, op, right = m.group("l"), m.group("op"), m.group("r")
-    if right == count and left != count:
-        left, op, right = right, _FLIP[op], left
-    if left != count or right in ("0", "1", "-1") or right.startswith("-"):
-        return False
-    return (op, g.value) in _PARTIAL
-
-
-_ERRORS = {("<", "0", "true"), ("<=", "0", "true"), ("==", "0", "true"), (">", "0", "false"),
-           (">=", "0", "false"), ("<", "1", "true")}
-
-
-def _error_guard(count: str, g: Guard) -> bool:
-    """``got < 0`` / ``got <= 0`` / ``!got``: nothing was taken on that branch."""
-    if g.cond == count:
-        return g.value == "false"
-    m = _COMPARE.match(g.cond)
-    return bool(m and m.group("l") == count
-                and (m.group("op"), m.group("r"), g.value) in _ERRORS)
-
-
-def partial_pin_leaks(fn: Function, call: Call, releases: list[Release],
-                      globals_: frozenset[str] = frozenset()) -> tuple[int, ...]:
-    """Exits taken when fewer pages than asked were acquired that release none of them.
-
-    The count is the call's result (``got = pin_user_pages(...)``). An exit on a partial
-    branch leaks unless a release of this function (or of a helper it calls) sits on that
-    branch before it, or it is a ``goto`` to a label that some release follows, or it
-    returns the count itself (the caller then owns the partial pin). Exits on an error
-    branch (``got < 0``) take nothing; pages kept in an object whose count is recorded
-    there (``dma->nr_pages = got``) are the destructor's to release. Known limit: a release
-    through a helper the flow did not connect to the pages is not seen.
-    """
-    count = call.result
-    if not count or not re.fullmatch(r"[\w>.-]+", count):
-        return ()
-    recorded = re.compile(rf"(?<![\w>.]){re.escape(count)}(?!\w)")
-    if any(r.kept for r in releases) and any(
-            ("->" in a.lhs or "." in a.lhs or a.lhs in globals_) and recorded.search(a.rhs)
-            for a in fn.assigns):
-        return ()  # the count is recorded in the object whose destructor releases that many
-    labels = dict(fn.labels)
-    # Release points of this function after the call: its own release calls, and its calls
-    # of the functions that release them (a helper, or a destructor reached by field).
-    releasers = {r.function for r in releases} | {
-        r.via for r in releases if r.via and not r.kept and not r.via.startswith("caller")}
-    points = [(r.line, r.guards) for r in releases if r.function == fn.name]
-    points += [(c.line, c.guards) for c in fn.calls
-               if c.name in releasers and c.name != fn.name]
-    points = [(line, guards) for line, guards in points if line > call.line]
-    leaks = []
-    for e in fn.exits:
-        if e.line <= call.line or any(_error_guard(count, g) for g in e.guards):
-            continue
-        partial = [g for g in e.guards if _partial_guard(count, g)]
-        if not partial:
-            continue
-        if any(line <= e.line and any(g in guards for g in partial)
-               for line, guards in points):
-            continue
-        if e.label and any(line >= labels.get(e.label, 1 << 30) for line, _ in points):
-            continue
-        if e.value == count:
-            continue  # "return got;": the caller owns the partial pin
-        leaks.append(e.line)
-    return tuple(leaks)
-
-
 def conjuncts(cond: str) -> list[str]:
     """``a&&(b||c)&&d`` -> [a, (b||c), d]: the top-level terms of a conjunction."""
     out, depth, start = [], 0, 0
@@ -665,31 +583,3 @@ def conjuncts(cond: str) -> list[str]:
             start = i + 2
     out.append(cond[start:])
     return [c for c in out if c]
-
-
-def exited_before(fn: Function, call: Call, r: Release) -> bool:
-    """Whether an exit between the acquisition and a release of the same function leaves on
-    every path that could reach the release from the acquisition.
-
-    KVM: ``if (kfp->pin) pin...; else get...;`` then ``if (WARN_ON_ONCE(kfp->map_writable &&
-    kfp->pin)) goto out;`` then ``if (... && kfp->map_writable && ...) put_page()``: a
-    pinned page never reaches that put_page(). An exit whose condition's terms are all
-    true on the acquisition's branch or the release's is taken before the release.
-    """
-    if r.function != fn.name or not fn.exits:
-        return False
-    known = {(g.cond, g.value) for g in call.guards}
-    for g in r.guards:
-        known.add((g.cond, g.value))
-        if g.value == "true":
-            known.update((c, "true") for c in conjuncts(g.cond))
-    for e in fn.exits:
-        if not call.line < e.line < r.line or not e.guards:
-            continue
-        inner = e.guards[-1]
-        if inner.value != "true":
-            continue
-        terms = conjuncts(inner.cond)
-        if all((t, "true") in known for t in terms):
-            return True
-    return False

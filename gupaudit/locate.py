@@ -1,9 +1,11 @@
 """Stage 3, locate: a parsed file -> ``SourceFile``, its functions as plain data.
 
-Runs queries/calls.scm, assignments.scm, returns.scm and exits.scm once over the file and files each
+Runs queries/calls.scm, assignments.scm and returns.scm once over the file and files each
 capture under the function body that holds it. For the calls that can matter to a site
 (catalogue names, loop macros, functions of the same file) it also records the branches
-they sit in (``Guard``) and whether they are in a loop. No tree-sitter object leaves here.
+they sit in (``Guard``) and whether they are in a loop, and lowers each function it
+describes to its control-flow graph (``ir.lower``, ``cfg.build``) for the dataflow. No
+tree-sitter object leaves here.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from collections.abc import Callable
 
 import tree_sitter as ts
 
+from gupaudit import cfg as cfg_mod
+from gupaudit import ir
 from gupaudit.catalog import Catalog
-from gupaudit.model import Assign, Call, Exit, Function, Guard, SourceFile
+from gupaudit.model import Assign, Call, Function, Guard, SourceFile
 from gupaudit.parse import file_scope_names, query, units
 
 _SPACE_AROUND_PUNCT = re.compile(r"\s*([^\w\s])\s*")
 _SPACES = re.compile(r"\s+")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-# The capture that stands for each pattern of calls/assignments/returns/exits.scm.
-_ANCHORS = ("call", "assign", "return", "exit.return", "exit.goto", "label")
+# The capture that stands for each pattern of calls/assignments/returns.scm.
+_ANCHORS = ("call", "assign", "return")
 _LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
 
 
@@ -192,7 +196,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     raw: list[list[dict[str, list[ts.Node]]]] = [[] for _ in bodies]
     stores: dict[str, list[tuple[str, bytes]]] = {}  # field -> (function, value), every body
     callees: list[set[str]] = [set() for _ in bodies]
-    q = query("calls", "assignments", "returns", "exits")
+    q = query("calls", "assignments", "returns")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
     by_tree: dict[int, list[int]] = {}
     for i, u in enumerate(bodies):
@@ -238,22 +242,8 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
         calls: list[Call] = []
         assigns: list[Assign] = []
         returns: list[str] = []
-        exits: list[Exit] = []
-        labels: list[tuple[str, int]] = []
-        acquires = bool(callees[i] & catalog.acquire.keys())
         for caps in raw[i]:
-            if "exit.return" in caps or "exit.goto" in caps:
-                if acquires:
-                    node = (caps.get("exit.return") or caps["exit.goto"])[0]
-                    label = caps["exit.label"][0].text.decode() if "exit.label" in caps else None
-                    value = (norm(node.named_children[0].text)
-                             if label is None and node.named_children else None)
-                    exits.append(Exit(node.start_point[0] + 1,
-                                      _context(node, unit.body, is_iterator)[0], label, value))
-            elif "label" in caps:
-                labels.append((caps["label.name"][0].text.decode(),
-                               caps["label"][0].start_point[0] + 1))
-            elif "call" in caps:
+            if "call" in caps:
                 node = caps["call"][0]
                 name = caps["call.name"][0].text.decode("utf-8", "replace")
                 args = tuple(norm(a.text) for a in caps["call.args"][0].named_children
@@ -270,9 +260,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                                       caps["assign"][0].start_point[0] + 1))
             else:
                 returns.append(norm(caps["return.value"][0].text))
+        graph = cfg_mod.build(ir.lower(unit.body, unit.params, is_iterator))
         functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
-                                  tuple(calls), tuple(assigns), tuple(returns), tuple(exits),
-                                  tuple(labels), path, unit.static))
+                                  tuple(calls), tuple(assigns), tuple(returns), path,
+                                  unit.static, graph))
     return SourceFile(path, tuple(functions), frozenset(local_names),
                       parse_errors=int(tree.root_node.has_error),
                       globals=file_scope_names(tree, bodies),

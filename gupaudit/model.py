@@ -1,7 +1,8 @@
 """Frozen data shared by the stages. Nothing here knows about tree-sitter.
 
 Stage by stage: ``parse``/``locate`` turn a C file into ``SourceFile`` (functions, their
-calls and assignments as plain text), ``flow`` turns a site into ``Flow`` (where its pages go),
+calls and assignments as plain text, and each one's CFG over the IR of ``ir``/``cfg``),
+``flow`` and ``dataflow`` turn a site into ``Flow`` (where its pages go, path by path),
 ``classify`` turns both into a ``Site`` (status, case, rules), ``report`` prints a ``ScanResult``.
 """
 
@@ -76,16 +77,6 @@ class Assign:
 
 
 @dataclass(frozen=True, slots=True)
-class Exit:
-    """A ``return`` (label None) or a ``goto label``, with the branches it sits in."""
-
-    line: int
-    guards: tuple[Guard, ...]
-    label: str | None = None
-    value: str | None = None  # what a return returns
-
-
-@dataclass(frozen=True, slots=True)
 class Function:
     name: str
     line: int
@@ -94,10 +85,10 @@ class Function:
     calls: tuple[Call, ...]
     assigns: tuple[Assign, ...]
     returns: tuple[str, ...]
-    exits: tuple[Exit, ...] = ()  # only for functions that acquire pages themselves
-    labels: tuple[tuple[str, int], ...] = ()
     path: str = ""  # the file it is defined in
     static: bool = False  # no caller outside its file
+    # The control-flow graph (cfg.Cfg) of the function, for the dataflow; not compared.
+    cfg: object = field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +128,8 @@ class Release:
     via: str = ""  # "" (direct), or the helper / caller it was reached through
     in_loop: bool = False  # one array element at a time, in a loop (GUP105)
     guards: tuple[Guard, ...] = ()
+    checked: bool = False  # decided on the paths of the CFG (dataflow), not by guards
+    unwind: bool = False  # met only on paths to error exits: not the pages' lifetime
 
     @property
     def kept(self) -> bool:
@@ -171,7 +164,9 @@ class Flow:
     uses: tuple[Use, ...]
     escapes: tuple[str, ...]  # functions / fields / returns the pages leave through, unfollowed
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
-    leaks: tuple[int, ...] = ()  # lines of exits after a partial pin that release nothing
+    # (line, why) of exits the pages may reach still held: why is "partial" (fewer pages
+    # than asked), "error" (a later failure) or "inconsistent" (released on other paths)
+    leaks: tuple[tuple[int, str], ...] = ()
     kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages (Tracer._owned)
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
