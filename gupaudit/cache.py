@@ -78,6 +78,7 @@ def _site_from(d: dict[str, Any]) -> Site:
     for key in ("rules", "escapes", "names", "owned"):
         d[key] = tuple(d[key])
     d["messages"] = tuple(tuple(m) for m in d["messages"])
+    d["leaks"] = tuple(tuple(k) for k in d.get("leaks", ()))
     return Site(**d)
 
 

@@ -157,7 +157,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                       else "no use or release found") + _where(flow)
 
     if status in (Status.UNCONVERTED, Status.CONVERTED, Status.MISMATCH) and _has_batch(era):
-        loops = [r for r in reachable if r.in_loop and r.api in _LOOP_RELEASES]
+        # A loop of the wrong kind of release is GUP102/GUP103's to fix, not GUP105's.
+        wrong = "get" if pinned else "pin"
+        loops = [r for r in reachable if r.in_loop and r.api in _LOOP_RELEASES
+                 and r.kind != wrong]
         if loops:
             rules.append(("GUP105", loops[0]))
     unlocked = [u for u in flow.uses if u.api in ("set_page_dirty", "folio_mark_dirty")]
@@ -223,7 +226,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 releases=tuple(flow.releases), uses=flow.uses, subsystem=subsystem,
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
                 messages=tuple(messages), escapes=flow.escapes, names=flow.names,
-                owned=flow.owned)
+                owned=flow.owned,
+                leaks=flow.leaks if status is not Status.GUP_OK else ())
 
 
 def _at(r: Release | Use, path: str) -> str:

@@ -196,6 +196,7 @@ class Site:
     names: tuple[str, ...] = ()  # what the pages were followed as
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages in its file
     section: str = ""  # the MAINTAINERS section of its file
+    leaks: tuple[tuple[int, str], ...] = ()  # Flow.leaks: where held pages leave (GUP106)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Grammar (CONVENTIONS.md c.7), in kernel comment style on the line they belong to
   with that status, exactly those rules and (optionally) that enclosing function;
 * ``/* todo: ... */``: the same, but a known gap: the tool is expected to still get it wrong;
 * ``/* release */``: the line is a release that some site's flow must reach;
+* ``/* leak */``: a site's pages may leave the function there still held (GUP106);
 * a first-line ``/* gupaudit-fixture: era=NAME */`` sets the tree's API era (default: newest).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 _NOTE = re.compile(r"/\*\s*(?P<kind>expect|todo):\s*(?P<body>.*?)\s*\*/")
 _RELEASE = re.compile(r"/\*\s*release\s*\*/")
+_LEAK = re.compile(r"/\*\s*leak\b[^*]*\*/")
 _HEADER = re.compile(r"/\*\s*gupaudit-fixture:\s*(?P<body>.*?)\s*\*/")
 
 
@@ -31,6 +33,11 @@ class Note:
     @property
     def key(self) -> tuple[int, str, frozenset[str]]:
         return (self.line, self.status, self.rules)
+
+
+def read_leaks(path: Path) -> set[int]:
+    """The lines marked ``/* leak */``."""
+    return {n for n, text in enumerate(path.read_text().splitlines(), 1) if _LEAK.search(text)}
 
 
 def read_annotations(path: Path) -> tuple[list[Note], set[int], dict[str, str]]:

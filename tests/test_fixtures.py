@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from annotations import read_annotations
+from annotations import read_annotations, read_leaks
 from conftest import FIXTURES, analyse_fixture
 
 ALL = sorted(p for p in FIXTURES.rglob("*.c") if "trees" not in p.parts)
@@ -54,3 +54,14 @@ def test_functions_and_releases_match(fixture: Path) -> None:
     assert reached == release_lines, (
         f"{fixture.name}: releases not reached: {sorted(release_lines - reached)}; "
         f"reached but not marked: {sorted(reached - release_lines)}")
+
+
+@pytest.mark.parametrize("fixture", ALL, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_leaks_match(fixture: Path) -> None:
+    """Every ``/* leak */`` line is where some site's pages leave still held, and no site
+    reports a leak anywhere else."""
+    _, _, flags = read_annotations(fixture)
+    got = {line for s in analyse_fixture(fixture, flags) for line, _ in s.leaks}
+    want = read_leaks(fixture)
+    assert got == want, (f"{fixture.name}: leaks not reported: {sorted(want - got)}; "
+                         f"reported but not marked: {sorted(got - want)}")

@@ -23,6 +23,10 @@ from typing import TextIO
 
 from gupaudit.model import Site
 
+_LEAK_WORDS = {"partial": "fewer pages than asked, none released",
+               "error": "an error exit with the pages still held",
+               "inconsistent": "other paths release the pages, this one does not"}
+
 
 class _Source:
     """Reads lines of the tree's files, once each."""
@@ -71,8 +75,12 @@ def render(site: Site, root: Path, out: TextIO) -> None:
     for r in site.releases:
         via = f" (via {r.via})" if r.via else ""
         when = " if " + " && ".join(f"{g.cond}={g.value}" for g in r.guards) if r.guards else ""
-        out.write(f"    {r.api}()   {r.path}:{r.line} in {r.function}(){via}{when}\n")
+        unwind = ", on error paths only" if r.unwind else ""
+        out.write(f"    {r.api}()   {r.path}:{r.line} in {r.function}(){via}{when}{unwind}\n")
         snippet(r.path, r.line)
+    for line, why in site.leaks:
+        out.write(f"  leaks here  {site.path}:{line} ({_LEAK_WORDS.get(why, why)})\n")
+        snippet(site.path, line)
     if site.escapes:
         out.write(f"  leaves via  {', '.join(site.escapes)}\n")
     out.write(f"  advice      {site.advice}\n")
