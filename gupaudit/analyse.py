@@ -79,7 +79,10 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
                 if facts is not None:
                     flow = with_paths(flow, facts)
             if api.family is Family.ITER_EXTRACT:
-                flow = dataclasses.replace(flow, kernel_iter=tracer.kernel_iterator(fn, call))
+                kernel = tracer.kernel_iterator(fn, call)
+                # From a kernel-backed iterator nothing is pinned: nothing can leak either.
+                flow = dataclasses.replace(flow, kernel_iter=kernel,
+                                           leaks=() if kernel else flow.leaks)
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags, complete))
     return sites
@@ -89,11 +92,13 @@ def with_paths(flow: Flow, facts: PathFacts) -> Flow:
     """The flow with the dataflow's verdicts on the releases it examined: those reached on
     no path with the pages held are dropped, the others marked checked (and unwind when
     only error paths reach them); its leaks replace any other guess."""
-    met = {(m.path, m.line): m for m in facts.met}
+    # Met only on widened paths: not decided here, the release keeps its guards.
+    met = {(m.path, m.line): m for m in facts.met if m.sure}
+    unsure = {(m.path, m.line) for m in facts.met if not m.sure}
     releases: list[Release] = []
     for r in flow.releases:
         key = (r.path, r.line)
-        if key not in facts.examined:
+        if key not in facts.examined or key in unsure:
             releases.append(r)
         elif key in facts.earlier and not r.via:
             # Released through the field on a later call: as firm as the field is.

@@ -100,6 +100,7 @@ class Catalog:
     is_error_or_null: frozenset[str] = frozenset()  # IS_ERR_OR_NULL
     allocators: frozenset[str] = frozenset()  # kzalloc ...
     zeroing: frozenset[str] = frozenset()  # kzalloc: fields read 0 until assigned
+    addresses: frozenset[str] = frozenset()  # page_address(page): the page's address
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -197,4 +198,5 @@ def load() -> Catalog:
                    frozenset(apis["errors"]["pointer"]), frozenset(apis["errors"]["code"]),
                    frozenset(apis["errors"]["is_error"]),
                    frozenset(apis["errors"]["is_error_or_null"]),
-                   frozenset(apis["alloc"]["names"]), frozenset(apis["alloc"]["zeroing"]))
+                   frozenset(apis["alloc"]["names"]), frozenset(apis["alloc"]["zeroing"]),
+                   frozenset(apis["address"]["names"]))

@@ -140,13 +140,17 @@ class _Builder:
                 n = self.label(name)
                 self.link(frm, n)
                 return [(n, None)]
-            case ir.Break():
+            case ir.Break(line=line):
+                n = self.new("goto", None, line)  # a jump, like goto: its line names a path
+                self.link(frm, n)
                 if brk is not None:
-                    brk.extend(frm)
+                    brk.append((n, None))
                 return []
-            case ir.Continue():
+            case ir.Continue(line=line):
+                n = self.new("join", None, line)
+                self.link(frm, n)
                 if cont is not None:
-                    self.link(frm, cont)
+                    self.link([(n, None)], cont)
                 return []
         return frm
 

@@ -71,6 +71,10 @@ class State:
     env: frozenset[tuple[str, str]] = frozenset()
     jumped: int = 0  # line of the last goto taken: where a path to an exit left the flow
     count_kept: bool = False  # the count was stored where the pages' owner can read it
+    lent: bool = False  # handed to a callee outside the unit, which may have kept them
+    valued: frozenset[tuple[int, int]] = frozenset()  # calls whose value holds the pages
+    widened: bool = False  # scalar values were dropped: the path may be one C cannot take
+    copies: frozenset[str] = frozenset()  # paths that point to the array the site fills
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class Met:
     via: str  # "" or the helper it is in
     in_loop: bool
     wrong: bool  # the other kind of reference than the pages hold
+    sure: bool = True  # met on a path whose conditions were all kept (not widened)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +196,15 @@ def ir_effects(e: ir.Expr | None) -> list[ir.Expr]:
 
 
 def path_of(e: ir.Expr | None) -> str | None:
-    """The storage a value points into: ``&obj->pages[i] + 1`` -> ``obj->pages``."""
+    """The storage a value points into: ``&obj->pages[i] + 1`` -> ``obj->pages``. An index
+    inside the path stands for any element: ``u->chunk[i].plist`` -> ``u->chunk[].plist``,
+    the same storage whichever variable indexes it."""
     match e:
         case ir.Name(id=i):
             return i
-        case ir.Member():
-            return ir.show(e)
+        case ir.Member(base=b, field=f, arrow=a):
+            inner = _inner_path(b)
+            return f"{inner}{'->' if a else '.'}{f}" if inner is not None else ir.show(e)
         case ir.Index(base=b):
             return path_of(b)
         case ir.Unary(op=op, arg=a) if op in ("&", "*", "++", "--"):
@@ -205,6 +213,21 @@ def path_of(e: ir.Expr | None) -> str | None:
             return path_of(left)
         case ir.Assign(target=t):
             return path_of(t)
+    return None
+
+
+def _inner_path(e: ir.Expr) -> str | None:
+    match e:
+        case ir.Name(id=i):
+            return i
+        case ir.Member():
+            return path_of(e)
+        case ir.Index(base=b):
+            inner = _inner_path(b)
+            return inner + "[]" if inner is not None else None
+        case ir.Unary(op="*", arg=a):
+            inner = _inner_path(a)
+            return inner + "[]" if inner is not None else None
     return None
 
 
@@ -255,12 +278,14 @@ def _compatible(a: object, b: object) -> bool:
 
 def _key(st: State) -> tuple:
     """What two states at one node must share to be joined."""
-    return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count, st.count_kept)
+    return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count, st.count_kept,
+            st.valued, st.widened)
 
 
 def _join(a: State, b: State) -> State:
     return replace(a, counts=a.counts | b.counts, aliases=a.aliases | b.aliases,
-                   owners=a.owners | b.owners, events=a.events | b.events)
+                   owners=a.owners | b.owners, events=a.events | b.events,
+                   lent=a.lent or b.lent, copies=a.copies | b.copies)
 
 
 def _under(p: str, a: str) -> bool:
@@ -340,9 +365,10 @@ class Analysis:
         self.funcs = funcs
         self.cat = catalog
         self.defined = defined  # names the unit defines itself: not the catalogue's APIs
-        self._summaries: dict[tuple[str, str, str], list[Exit] | None] = {}
-        self._examined: dict[tuple[str, str, str], set[tuple[str, int]]] = {}
-        self._met: dict[tuple[str, str, str], dict[tuple[str, int], Met]] = {}
+        Key = tuple[str, frozenset[str], str]
+        self._summaries: dict[Key, list[Exit] | None] = {}
+        self._examined: dict[Key, set[tuple[str, int]]] = {}
+        self._met: dict[Key, dict[tuple[str, int], Met]] = {}
         self._param_atoms: dict[str, frozenset[str]] = {}
 
     # ------------------------------------------------------------ entry points
@@ -377,7 +403,8 @@ class Analysis:
         leaks: dict[int, Leak] = {}
         for x in out.exits:
             st = x.state
-            if st.take != "held" or st.ref == "none" or not st.counts & HELD_COUNTS:
+            if st.take != "held" or st.ref == "none" or not st.counts & HELD_COUNTS \
+                    or st.widened:  # a leak only on a path the analysis is sure of
                 continue
             if st.count_kept and not st.escaped:
                 continue  # *nr_pinned = got: the caller knows what to release
@@ -391,8 +418,8 @@ class Analysis:
                 continue
             elif x.error:
                 why = "partial" if "full" not in st.counts else "error"
-            elif releases_itself:
-                why = "inconsistent"
+            elif releases_itself and not st.lent:
+                why = "inconsistent"  # nothing took them on this path, and it keeps them
             else:
                 continue
             line = st.jumped or x.line  # "goto err" names the path better than "return"
@@ -418,18 +445,17 @@ class Analysis:
                 for a in run.atoms(n.expr) if set(_WORD.findall(a)) & params)
         return self._param_atoms[name]
 
-    def summary(self, name: str, param: str, ref: str, depth: int,
+    def summary(self, name: str, params: frozenset[str], ref: str, depth: int,
                 stack: tuple[str, ...]) -> tuple[list[Exit], set[tuple[str, int]],
                                                  dict[tuple[str, int], Met]] | None:
-        """What function ``name`` does with the pages held in ``param`` (a parameter name,
-        or a path under one: ``p->sgt``): the state at each of its exits."""
-        key = (name, param, ref)
+        """What function ``name`` does with the pages held in ``params`` (parameter names,
+        or paths under them: ``p->sgt``): the state at each of its exits."""
+        key = (name, params, ref)
         if key not in self._summaries:
             fn = self.funcs[name]
             self._summaries[key] = None  # recursion: no summary while it is computed
             run = _Run(self, fn, None, None, ref, None, depth, stack + (name,))
-            out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS,
-                               aliases=frozenset({param})))
+            out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS, aliases=params))
             self._summaries[key] = out.exits if out.complete else None
             self._examined[key] = out.examined
             self._met[key] = out.met
@@ -468,6 +494,9 @@ class _Run:
                              and c.name not in an.defined}
         self.loop_releases = self._loop_releases()
         self.relevant, self.scalars = self._relevant()
+        self.origins = self._origins()
+        self.returned = frozenset(n.expr.id for n in self.g.nodes
+                                  if n.kind == "return" and isinstance(n.expr, ir.Name))
         self.known = an.cat.known_names()
         self.array: str | None = None  # the site's page array, before it is filled
         if site is not None and isinstance(pages_arg, int) and pages_arg < len(site.args):
@@ -537,7 +566,10 @@ class _Run:
             node, st = work.pop()
             at = seen[node]
             if len(at) >= MAX_STATES and _key(st) not in at:
-                st = replace(st, env=frozenset())  # widen: forget the scalar values
+                # Widen: forget the scalar values, but those the function returns (its
+                # error code decides which exits are error exits).
+                st = replace(st, env=frozenset(kv for kv in st.env if kv[0] in self.returned),
+                             widened=True)
             key = _key(st)
             old = at.get(key)
             if old is not None:
@@ -593,7 +625,7 @@ class _Run:
                 if isinstance(x, ir.Call):
                     nxt.extend(self.call(x, s))
                 elif isinstance(x, ir.Assign):
-                    nxt.append(self.assign(x, s))
+                    nxt.extend(self._assign_count(x, s))
                 else:
                     assert isinstance(x, ir.Unary)
                     nxt.append(self._forget(s, x.arg))
@@ -605,8 +637,13 @@ class _Run:
         match e:
             case ir.Ternary(then=t, other=o):
                 return self.carries(t, st) or self.carries(o, st)
-            case ir.Call(name=name, args=args) if name in self.cat.accessors:
+            case ir.Call(name=name, args=args) if (name in self.cat.accessors
+                                                   or name in self.cat.addresses):
                 return any(self.carries(a, st) for a in args)
+            case ir.Binary(op=op, left=left) if op in ("+", "-"):
+                return self.carries(left, st)  # page_address(page) + offset
+            case ir.Call(line=line, column=col) if (line, col) in st.valued:
+                return True  # wdata = writedata_alloc(pages): a helper that keeps them
             case ir.Seq(items=items) if items:
                 return self.carries(items[-1], st)
             case ir.Assign(value=v):
@@ -622,6 +659,10 @@ class _Run:
             return False
         return any(_under(a, p) and a != p for a in st.aliases) or any(
             _under(o, p) or _under(p, o) for o in st.owners)
+
+    def _nonlocal_path(self, p: str) -> bool:
+        """A field path whose object is not one this function allocated."""
+        return _base(p) not in self.fresh
 
     def _nonlocal(self, target: ir.Expr) -> bool:
         """A store whose storage outlives the function: a field of an object not allocated
@@ -663,7 +704,8 @@ class _Run:
         if name in cat.release and not local and cat.release[name].arg < len(c.args):
             arg = c.args[cat.release[name].arg]
             p = path_of(arg)
-            if p is not None and (st.take == "none" or not self.carries(arg, st)):
+            if p is not None and (st.take == "none" or not (self.carries(arg, st)
+                                                            or self.holds(arg, st))):
                 self.out.unheld.add(((self.fn.path, c.line), p))
         if st.take == "none":
             return [st]
@@ -677,7 +719,9 @@ class _Run:
             return [st]
         if name in cat.release and not local:
             spec = cat.release[name]
-            if spec.arg < len(c.args) and self.carries(c.args[spec.arg], st):
+            # bio_release_pages(bio): a release of the object that holds them, too.
+            if spec.arg < len(c.args) and (self.carries(c.args[spec.arg], st)
+                                           or self.holds(c.args[spec.arg], st)):
                 return [self._release(st, name, spec.kind, c.line,
                                       in_loop=isinstance(c.args[spec.arg], ir.Index))]
             return [st]
@@ -708,13 +752,28 @@ class _Run:
                 return got
         if name in cat.use or name in cat.neutral or name in cat.accessors:
             return [st]
-        if any(self.holds(a, st) or (path_of(a) in st.owners) for a in c.args):
+        if any(self.holds(a, st) or (path_of(a) in st.owners) or self._beside(a, st)
+               for a in c.args):
             return [replace(st, escaped=st.escaped or f"handed to {name or 'a pointer'}()")]
+        if any(self.carries(a, st) for a in c.args):
+            return [replace(st, lent=True)]  # to a callee we cannot see: it may keep them
         return [st]
+
+    def _beside(self, a: ir.Expr, st: State) -> bool:
+        """``&obj->ref`` where ``obj->pages`` holds the pages: the callee reaches the whole
+        object (container_of), as kref_put(&obj->ref, release) and list_add(&obj->node)."""
+        if not (isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.arg, ir.Member)):
+            return False
+        obj = path_of(a.arg.base)
+        return obj is not None and any(_under(x, obj) for x in st.aliases | st.owners)
 
     def _own(self, st: State, p: str) -> State:
         """The pages are put into container ``p`` (an sg table, a bio): the container is
         the caller's when it lives in a parameter or a file-scope variable."""
+        origin = self.origins.get(p)
+        if origin is not None:  # sg = rm->data.op_sg; ... sg++: the pages go into rm's table
+            st = replace(st, owners=st.owners | {origin})
+            p = origin
         st = replace(st, owners=st.owners | {p})
         base = _base(p)
         if base in self.g.params or base not in self.g.locals:
@@ -732,11 +791,14 @@ class _Run:
             arg = self.site.args[self.pages_arg]
             p = path_of(arg)
             if p is not None and not (isinstance(arg, ir.Const)):
-                aliases = frozenset({p}) | (st.aliases if st.take == "none" else frozenset())
-                if (("->" in p or "." in p) and self._nonlocal(arg)) or (
-                        p not in self.g.locals and p not in self.g.params):
-                    escaped = ACQUIRED_INTO + p
-                    self.out.stored.add(p)
+                aliases = frozenset({p}) | st.aliases | st.copies  # its copies hold them
+                for q in sorted(aliases):  # pages = region->pages + done: the caller's array
+                    if (("->" in q or "." in q) and self._nonlocal_path(q)) or (
+                            "->" not in q and "." not in q and "[" not in q
+                            and q not in self.g.locals and q not in self.g.params):
+                        escaped = ACQUIRED_INTO + q
+                        self.out.stored.add(q)
+                        break
         elif self.pages_arg == "return":
             counts = frozenset({"err", "zero", "full"})
         return replace(st, take="held", ref=self.ref, counts=counts, count=None,
@@ -749,24 +811,53 @@ class _Run:
             return st
         wrong = (kind == "get" and st.ref == "pin") or (kind == "pin" and st.ref == "get")
         key = (path or self.fn.path, line)
-        self.out.met.setdefault(key, Met(api, kind, key[0], line, function or self.fn.name,
-                                         via, in_loop, wrong))
+        old = self.out.met.get(key)
+        if old is None or (not old.sure and not st.widened):
+            self.out.met[key] = Met(api, kind, key[0], line, function or self.fn.name, via,
+                                    in_loop, wrong, sure=not st.widened)
         return replace(st, take="gone", events=st.events | {key})
+
+    def _assign_count(self, a: ir.Assign, st: State) -> list[State]:
+        """``n = got`` / ``start += got`` into a scalar that is tested later: one state per
+        kind of count, so that ``if (start) unpin(pages, start)`` knows start > 0 exactly
+        where pages were taken."""
+        target = a.target
+        if not (st.take == "held" and isinstance(target, ir.Name) and a.op in ("=", "+=")
+                and target.id in self.scalars and self._is_count(a.value, st)
+                and len(st.counts) > 1):
+            return [self.assign(a, st)]
+        prior = _env_get(st.env, target)
+        out = []
+        for group in (st.counts & {"err"}, st.counts & {"zero"}, st.counts & HELD_COUNTS):
+            if not group:
+                continue
+            s = self.assign(a, replace(st, counts=group))
+            if a.op == "=":
+                cls = "neg" if group == {"err"} else "zero" if group == {"zero"} else "pos"
+            elif group == {"zero"}:
+                cls = prior
+            elif group <= HELD_COUNTS and prior in (None, "zero", "pos"):
+                cls = "pos"
+            else:
+                cls = None
+            env = frozenset(kv for kv in s.env if kv[0] != target.id)
+            s = replace(s, env=env | {(target.id, cls)} if cls else env)
+            out.append(s)
+        return out
 
     def assign(self, a: ir.Assign, st: State) -> State:
         target = a.target
         tp = path_of(target)
-        if st.take == "none" and self.array is not None and tp is not None \
-                and not isinstance(target, ir.Index):
-            # Before the acquisition: copies of the pointer to the array it will fill
-            # (info->pages = pages; ... pin_user_pages(..., pages)) see the same pages.
+        if self.array is not None and tp is not None and not isinstance(target, ir.Index):
+            # Copies of the pointer to the array the acquisition fills (info->pages = pages;
+            # ... pin_user_pages(..., pages)): they see the pages it puts there.
             vp = path_of(a.value)
             if tp == self.array:
-                st = replace(st, aliases=frozenset({vp}) if vp and a.op == "=" else frozenset())
-            elif vp is not None and (vp == self.array or vp in st.aliases):
-                st = replace(st, aliases=st.aliases | {tp})
-            elif tp in st.aliases:
-                st = replace(st, aliases=st.aliases - {tp})
+                st = replace(st, copies=frozenset({vp}) if vp and a.op == "=" else frozenset())
+            elif vp is not None and (vp == self.array or vp in st.copies):
+                st = replace(st, copies=st.copies | {tp})
+            elif tp in st.copies and "[]" not in tp:
+                st = replace(st, copies=st.copies - {tp})
         if self.site is not None and a.value is self.site or (
                 isinstance(a.value, ir.Ternary) and self.site in (a.value.then, a.value.other)):
             if st.take == "held" and tp is not None:
@@ -774,9 +865,13 @@ class _Run:
                 if self.pages_arg == "return":
                     st = replace(st, aliases=st.aliases | {tp})
             return st
-        if st.take == "held" and tp is not None and self._nonlocal(target) and \
-                self._mentions_count(a.value, st):
-            st = replace(st, count_kept=True)  # dma->nr_pages = got
+        if st.take == "held" and tp is not None and self._nonlocal(target) and (
+                self._mentions_count(a.value, st) or (
+                    st.escaped.startswith(ACQUIRED_INTO)
+                    and _base(tp) == _base(st.escaped[len(ACQUIRED_INTO):]))):
+            # dma->nr_pages = got, or vsg->state = LOCKED in the object the pages went
+            # into: whoever tears it down is told what it holds.
+            st = replace(st, count_kept=True)
         if st.take != "none" and tp is not None and a.op == "=":
             if self.carries(a.value, st) or self.holds(a.value, st):
                 st = replace(st, aliases=st.aliases | {tp}) if self.carries(a.value, st) \
@@ -786,7 +881,7 @@ class _Run:
                     st = replace(st, escaped=st.escaped or f"kept in {tp}")
                     self.out.stored.add(tp)
                 return self._forget(st, target, keep_paths=True)
-            if not isinstance(target, ir.Index):
+            if not isinstance(target, ir.Index) and "[]" not in tp:  # chunk[i].p = another
                 st = replace(st, aliases=frozenset(x for x in st.aliases if not _under(x, tp)),
                              owners=frozenset(x for x in st.owners if not _under(x, tp)))
         st = self._forget(st, target)
@@ -851,6 +946,8 @@ class _Run:
             return st.counts - {"more"} <= {"err"}  # this call's count, not earlier pages
         if isinstance(value, ir.Name):
             cls = dict(st.env).get(value.id)
+            if cls is not None and value.id in self.g.pointers:
+                return cls == "neg"  # a pointer known non-NULL is no error
             if cls is not None:
                 return cls in ("neg", "nonzero")
             d = self.defs.get(value.id)
@@ -1058,7 +1155,7 @@ class _Run:
             got = self.refine(e.left, (e.op == "!=") == value, st, persist)
             return got[0] if got else None
         if isinstance(e, ir.Name | ir.Member) and ir.show(e) in self.scalars and not (
-                isinstance(e, ir.Name) and e.id in self.defs):
+                isinstance(e, ir.Name) and e.id in self.defs and e.id not in self.returned):
             text = ir.show(e)
             st = replace(st, env=frozenset(kv for kv in st.env if kv[0] != text)
                          | {(text, "nonzero" if value else "zero")})
@@ -1075,6 +1172,9 @@ class _Run:
         return self._fact(e, value, st) if persist else st
 
     def _fact(self, e: ir.Expr, value: object, st: State) -> State:
+        if any(isinstance(x, ir.Assign | ir.Unary) and not isinstance(x, ir.Call)
+               for x in ir_effects(e)):
+            return st  # if (!--bio->bi_vcnt): a different value each time it is tested
         text = self.canon(e)
         if text not in self.relevant or any(t == text for t, _ in st.facts):
             return st
@@ -1109,11 +1209,14 @@ class _Run:
 
     # ------------------------------------------------------------ loops and helpers
     def _loop_releases(self) -> dict[int, list[ir.Call]]:
+        """Per loop, the calls of its body that may release pages: release APIs, and the
+        functions of the unit it calls (their summaries say whether they do)."""
         out: dict[int, list[ir.Call]] = {}
         for head, body in self.g.loops.items():
-            calls = [c for j in body for c in ir_effects(self.g.nodes[j].expr)
-                     if isinstance(c, ir.Call) and c.name in self.cat.release
-                     and c.name not in self.an.defined]
+            calls = [c for j in sorted(body) for c in ir_effects(self.g.nodes[j].expr)
+                     if isinstance(c, ir.Call) and (
+                         (c.name in self.cat.release and c.name not in self.an.defined)
+                         or (c.name in self.an.funcs and c.name not in self.stack))]
             if calls:
                 out[head] = calls
         return out
@@ -1133,9 +1236,14 @@ class _Run:
                     extra.add(p)
         probe = replace(st, aliases=frozenset(extra))
         for c in self.loop_releases[head]:
-            spec = self.cat.release[c.name]
-            if spec.arg < len(c.args) and self.carries(c.args[spec.arg], probe):
-                return self._release(st, c.name, spec.kind, c.line, in_loop=True)
+            if c.name in self.cat.release and c.name not in self.an.defined:
+                spec = self.cat.release[c.name]
+                if spec.arg < len(c.args) and self.carries(c.args[spec.arg], probe):
+                    return self._release(st, c.name, spec.kind, c.line, in_loop=True)
+            elif self.depth < MAX_DEPTH:
+                gone = [s for s in self._enter(c, probe) or () if s.take == "gone"]
+                if gone:  # siw_free_plist(&umem->chunk[i], ...) once per chunk
+                    return replace(gone[0], aliases=st.aliases, owners=st.owners)
         return st
 
     def _enter(self, c: ir.Call, st: State) -> list[State] | None:
@@ -1143,6 +1251,7 @@ class _Run:
         its summary's exit states, rewritten in the caller's terms. None: not entered."""
         callee = self.an.funcs[c.name]
         params = callee.cfg.params
+        starts = []  # every parameter through which the callee reaches the pages
         for k, arg in enumerate(c.args[: len(params)]):
             if not params[k]:
                 continue
@@ -1150,29 +1259,41 @@ class _Run:
             if p is None:
                 continue
             if self.carries(arg, st):
-                start = params[k]
-            else:
-                inner = next((a for a in sorted(st.aliases) if _under(a, p) and a != p), None)
-                if inner is None:
-                    continue
-                rest = inner[len(p):]
-                if rest.startswith(".") and isinstance(arg, ir.Unary) and arg.op == "&":
+                starts.append(params[k])
+                continue
+            inner = next((a for a in sorted(st.aliases) if _under(a, p) and a != p), None)
+            if inner is None:
+                continue
+            rest = inner[len(p):]
+            if rest.startswith("[]") and (isinstance(arg, ir.Binary) or (
+                    isinstance(arg, ir.Unary) and arg.op == "&")):
+                rest = rest[2:]  # &chunk[i] / chunk + i: the parameter is the element
+                if rest.startswith("."):
                     rest = "->" + rest[1:]
-                start = params[k] + rest
-            got = self.an.summary(c.name, start, st.ref or self.ref, self.depth + 1, self.stack)
-            if got is None:
-                return None
-            exits, examined, met = got
-            self.out.examined |= examined
-            subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
-                     if p and (path_of(a) is not None or isinstance(a, ir.Const))}
-            results = []
-            for x in exits:
-                s = self._instantiate(st, x.state, subst, params, c, met)
-                if s is not None and s not in results:
-                    results.append(s)
-            return results or [st]
-        return None
+            elif rest.startswith(".") and isinstance(arg, ir.Unary) and arg.op == "&":
+                rest = "->" + rest[1:]
+            starts.append(params[k] + rest)
+        if not starts:
+            return None
+        got = self.an.summary(c.name, frozenset(starts), st.ref or self.ref, self.depth + 1,
+                              self.stack)
+        if got is None:
+            return None
+        exits, examined, met = got
+        self.out.examined |= examined
+        subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
+                 if p and (path_of(a) is not None or isinstance(a, ir.Const))}
+        results = []
+        for x in exits:
+            s = self._instantiate(st, x.state, subst, params, c, met)
+            if s is not None and s not in results:
+                results.append(s)
+        if st.take == "held" and any(s.take == "gone" for s in results):
+            # A helper that releases the pages on some of its paths is their release; the
+            # conditions it tests inside (the region's type, a dirty flag) are its own
+            # business, not a path on which the caller forgot them.
+            results = [s for s in results if s.take != "held"]
+        return results or [st]
 
     def _instantiate(self, st: State, inner: State, subst: dict[str, str],
                      params: tuple[str, ...], c: ir.Call,
@@ -1202,7 +1323,9 @@ class _Run:
                     out = self._release(out, m.api, m.kind, m.line, m.in_loop,
                                         via=m.via or m.function, path=m.path,
                                         function=m.function)
-        if inner.escaped and inner.escaped != "returned":
+        if inner.escaped == "returned":
+            out = replace(out, valued=out.valued | {(c.line, c.column)})
+        elif inner.escaped:
             out = replace(out, escaped=out.escaped or f"{inner.escaped} by {c.name}()")
         # A helper that put the pages into another of its parameters (fill_sg(sgl, pages)).
         for a in inner.aliases | inner.owners:
@@ -1213,6 +1336,22 @@ class _Run:
                     p = path_of(c.args[k])
                     if p is not None and not self.carries(c.args[k], out):
                         out = replace(out, owners=out.owners | {p + a[len(base):]})
+        return out
+
+    def _origins(self) -> dict[str, str]:
+        """Local pointers set once and then only walked (``sg = t->sgl; ... sg++``): the
+        storage they point into."""
+        sets: dict[str, list[ir.Expr]] = {}
+        for n in self.g.nodes:
+            for e in ir_effects(n.expr):
+                if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and e.op == "=":
+                    sets.setdefault(e.target.id, []).append(e.value)
+        out = {}
+        for name, values in sets.items():
+            if len(values) == 1 and name in self.g.locals and not isinstance(values[0], ir.Call):
+                p = path_of(values[0])
+                if p is not None and p != name:
+                    out[name] = p
         return out
 
     def _fresh_locals(self) -> frozenset[str]:
