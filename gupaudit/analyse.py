@@ -48,7 +48,8 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     funcs: dict[str, Func] = {}
     for f in sf.functions:
         if f.cfg is not None and f.name not in funcs:
-            funcs[f.name] = Func(f.name, f.path or sf.path, f.cfg)
+            funcs[f.name] = Func(f.name, f.path or sf.path, f.cfg,
+                                 callees=frozenset(c.name for c in f.calls))
     paths = Analysis(funcs, cat, sf.defined)
     mine = [fn for fn in sf.functions if fn.path == rel]
     file_calls = frozenset(c.name for fn in mine for c in fn.calls)
@@ -73,7 +74,7 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
                                if flags_idx is not None and flags_idx < argc else (None, True))
             flow = tracer.site_flow(fn, call, pages)
             here = funcs.get(fn.name)
-            if not flow.no_pages and here is not None and here.cfg is fn.cfg:
+            if not flow.no_pages and here is not None and here.source is fn.cfg:
                 facts = paths.site(here, call.line, call.column, api.family, pages_idx,
                                    api.count_arg(argc))
                 if facts is not None:

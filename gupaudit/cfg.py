@@ -12,6 +12,7 @@ array one element at a time releases the array (dataflow reads it on the loop's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gupaudit import ir
@@ -25,6 +26,7 @@ class Node:
     expr: ir.Expr | None = None
     line: int = 0
     succ: list[tuple[int, Edge]] = field(default_factory=list)
+    effects: list[ir.Expr] = field(default_factory=list)  # ir.effects(expr), once
 
 
 @dataclass
@@ -53,7 +55,7 @@ class _Builder:
         self.loops: dict[int, frozenset[int]] = {}
 
     def new(self, kind: str, expr: ir.Expr | None = None, line: int = 0) -> int:
-        self.nodes.append(Node(kind, expr, line))
+        self.nodes.append(Node(kind, expr, line, effects=ir.effects(expr)))
         return len(self.nodes) - 1
 
     def link(self, frm: list[tuple[int, Edge]], to: int) -> None:
@@ -166,3 +168,21 @@ def build(body: ir.Body) -> Cfg:
         else:
             b.nodes[n].succ.append((1, None))  # a label we could not see: leave the function
     return Cfg(b.nodes, body.params, body.locals, body.pointers, b.loops)
+
+
+class Lazy:
+    """A function's CFG built on first use (the lowering costs more than the dataflow of the
+    few functions a site's flow enters). Holds the tree-sitter body until then, so it
+    never leaves the process that parsed the file."""
+
+    def __init__(self, body: object, params: tuple[str, ...],
+                 is_iterator: Callable[[str], bool]) -> None:
+        self._args: tuple | None = (body, params, is_iterator)
+        self._cfg: Cfg | None = None
+
+    def __call__(self) -> Cfg:
+        if self._cfg is None:
+            assert self._args is not None
+            self._cfg = build(ir.lower(*self._args))
+            self._args = None
+        return self._cfg

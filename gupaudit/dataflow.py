@@ -36,7 +36,9 @@ unit are lent, not given (the callee keeps nothing), which is the common kernel 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from gupaudit import ir
 from gupaudit.catalog import Catalog
@@ -57,8 +59,9 @@ _REF = {Family.GET: "get", Family.ITER_GET: "get", Family.PIN: "pin",
 _ERRNO = re.compile(r"^E[A-Z0-9]+$")
 
 
-@dataclass(frozen=True, slots=True)
-class State:
+class State(NamedTuple):
+    """One path's knowledge of the pages (a tuple: states are hashed and copied a lot)."""
+
     take: str = "none"  # none | held | gone
     ref: str = ""  # pin | get | none
     counts: frozenset[str] = ALL_COUNTS
@@ -135,12 +138,21 @@ class PathFacts:
 
 @dataclass
 class Func:
-    """What the dataflow needs of a function: its CFG, name and file."""
+    """What the dataflow needs of a function: its CFG, name and file. ``source`` is the CFG
+    or what builds it (``cfg.Lazy``): most functions of a file are never entered."""
 
     name: str
     path: str
-    cfg: Cfg
+    source: Cfg | Callable[[], Cfg]
     defs: dict[str, ir.Expr] = field(default_factory=dict)
+    _cfg: Cfg | None = None
+    callees: frozenset[str] | None = None  # the names it calls (None: read them off the CFG)
+
+    @property
+    def cfg(self) -> Cfg:
+        if self._cfg is None:
+            self._cfg = self.source if isinstance(self.source, Cfg) else self.source()
+        return self._cfg
 
 
 def single_defs(g: Cfg) -> dict[str, ir.Expr]:
@@ -148,51 +160,13 @@ def single_defs(g: Cfg) -> dict[str, ir.Expr]:
     conditions, so ``bool pin = b->use_pin; if (pin)`` and ``if (b->use_pin)`` agree."""
     seen: dict[str, list[ir.Expr | None]] = {}
     for n in g.nodes:
-        for e in ir_effects(n.expr):
+        for e in n.effects:
             if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
                 seen.setdefault(e.target.id, []).append(e.value if e.op == "=" else None)
             elif isinstance(e, ir.Unary) and isinstance(e.arg, ir.Name):
                 seen.setdefault(e.arg.id, []).append(None)
     return {k: v[0] for k, v in seen.items()
             if len(v) == 1 and v[0] is not None and k in g.locals}
-
-
-def ir_effects(e: ir.Expr | None) -> list[ir.Expr]:
-    """Calls, assignments and increments of an expression, in evaluation order."""
-    out: list[ir.Expr] = []
-
-    def walk(x: ir.Expr | None) -> None:
-        match x:
-            case ir.Call(args=args, callee=c):
-                walk(c)
-                for a in args:
-                    walk(a)
-                out.append(x)
-            case ir.Assign(target=t, value=v):
-                walk(v)
-                walk(t)
-                out.append(x)
-            case ir.Unary(op=op, arg=a):
-                walk(a)
-                if op in ("++", "--"):
-                    out.append(x)
-            case ir.Member(base=b):
-                walk(b)
-            case ir.Index(base=b, index=i):
-                walk(b)
-                walk(i)
-            case ir.Binary(op=op, left=left, right=r):
-                walk(left)
-                if op not in ("&&", "||"):  # short-circuit: the right side may not run
-                    walk(r)
-            case ir.Ternary(cond=c):
-                walk(c)  # which arm runs depends on c: neither is an effect for certain
-            case ir.Seq(items=items):
-                for i in items:
-                    walk(i)
-
-    walk(e)
-    return out
 
 
 def path_of(e: ir.Expr | None) -> str | None:
@@ -261,6 +235,10 @@ def _env_get(env: frozenset[tuple[str, str]], e: ir.Expr) -> str | None:
     if isinstance(e, ir.Member) and e.arrow and d.get(ir.show(e.base) + _ZERO_FIELDS):
         return "zero"  # req = kzalloc(...); ... if (!req->page_list)
     return None
+
+
+def replace(st: State, **changes: object) -> State:
+    return st._replace(**changes)
 
 
 def _compatible(a: object, b: object) -> bool:
@@ -370,6 +348,8 @@ class Analysis:
         self._examined: dict[Key, set[tuple[str, int]]] = {}
         self._met: dict[Key, dict[tuple[str, int], Met]] = {}
         self._param_atoms: dict[str, frozenset[str]] = {}
+        self._may_release: dict[str, bool] = {}
+        self._releasing = (frozenset(catalog.release) | frozenset(catalog.containers)) - defined
 
     # ------------------------------------------------------------ entry points
     def site(self, fn: Func, call_line: int, call_column: int, family: Family,
@@ -429,13 +409,30 @@ class Analysis:
     @staticmethod
     def _find_call(g: Cfg, line: int, column: int) -> ir.Call | None:
         for n in g.nodes:
-            for e in ir_effects(n.expr):
+            for e in n.effects:
                 if isinstance(e, ir.Call) and e.line == line and e.column == column:
                     return e
         return None
 
+    def may_release(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether function ``name`` calls a release or container API, itself or through
+        the unit's functions it calls: only those are worth lowering for their conditions."""
+        if name not in self._may_release:
+            fn = self.funcs[name]
+            calls = fn.callees
+            if calls is None:
+                calls = frozenset(c.name for n in fn.cfg.nodes for c in n.effects
+                                  if isinstance(c, ir.Call))
+            direct = bool(calls & self._releasing)
+            self._may_release[name] = direct or any(
+                self.may_release(c, seen | {name}) for c in calls
+                if c in self.funcs and c not in seen and c != name)
+        return self._may_release[name]
+
     def param_atoms(self, name: str) -> frozenset[str]:
         """The conditions function ``name`` tests on its parameters (cached)."""
+        if not self.may_release(name):
+            return frozenset()
         if name not in self._param_atoms:
             self._param_atoms[name] = frozenset()  # recursion guard
             run = _Run(self, self.funcs[name], None, None, "", None, MAX_DEPTH, (name,))
@@ -486,10 +483,12 @@ class _Run:
             fn.defs = single_defs(fn.cfg)
         self.defs = fn.defs
         self.fresh = self._fresh_locals()
+        self._canon: dict[int, tuple[ir.Expr, str]] = {}
+        self._per: dict[tuple, tuple] = {}
         self.out = Outcome()
         # Every release call of the function, reached or not: those the run never reaches
         # with the pages held are not theirs.
-        self.out.examined = {(fn.path, c.line) for n in self.g.nodes for c in ir_effects(n.expr)
+        self.out.examined = {(fn.path, c.line) for n in self.g.nodes for c in n.effects
                              if isinstance(c, ir.Call) and c.name in self.cat.release
                              and c.name not in an.defined}
         self.loop_releases = self._loop_releases()
@@ -538,7 +537,7 @@ class _Run:
             params = set(self.g.params) - {""}
             rel |= {a for a in seen if set(_WORD.findall(a)) & params}
         for n in self.g.nodes:
-            for c in ir_effects(n.expr):
+            for c in n.effects:
                 if isinstance(c, ir.Call) and c.name in self.an.funcs and c.name not in self.stack:
                     params = self.an.funcs[c.name].cfg.params
                     subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
@@ -594,7 +593,7 @@ class _Run:
             st = replace(st, jumped=n.line) if st.take == "held" else st
         if n.kind in ("entry", "join", "exit", "goto"):
             return [(j, st) for j, _ in n.succ]
-        states = self.apply(n.expr, st, n.line)
+        states = self.apply(n.effects, st)
         if n.kind == "eval":
             return [(j, s) for s in states for j, _ in n.succ]
         if n.kind == "return":
@@ -617,9 +616,10 @@ class _Run:
         return out
 
     # ------------------------------------------------------------ effects
-    def apply(self, e: ir.Expr | None, st: State, line: int) -> list[State]:
+    def apply(self, effects: list[ir.Expr], st: State) -> list[State]:
+        """The states after a node's calls, assignments and increments (ir.effects)."""
         states = [st]
-        for x in ir_effects(e):
+        for x in effects:
             nxt: list[State] = []
             for s in states:
                 if isinstance(x, ir.Call):
@@ -963,7 +963,12 @@ class _Run:
     # ------------------------------------------------------------ conditions
     def canon(self, e: ir.Expr, depth: int = 0) -> str:
         """A condition's value as text, locals assigned once replaced by their value."""
-        return ir.show(self._subst(e, depth))
+        key = id(e)
+        got = self._canon.get(key)
+        if got is None or got[0] is not e:
+            got = (e, ir.show(self._subst(e, depth)))
+            self._canon[key] = got
+        return got[1]
 
     def _subst(self, e: ir.Expr, depth: int = 0) -> ir.Expr:
         if e is self.site:
@@ -1056,7 +1061,16 @@ class _Run:
         return None
 
     def _per_count(self, e: ir.Expr, st: State):
-        """For a test of the count: a function class -> truth, else None."""
+        """For a test of the count: a function class -> truth, else None (cached: the same
+        condition is tested again on every path that reaches it)."""
+        key = (id(e), st.count, st.take == "none")
+        got = self._per.get(key)
+        if got is None or got[0] is not e:
+            got = (e, self._per_count_of(e, st))
+            self._per[key] = got
+        return got[1]
+
+    def _per_count_of(self, e: ir.Expr, st: State):
         if self._is_count(e, st):
             return lambda c: None if c == "more" else c != "zero"
         if isinstance(e, ir.Call) and e.args and self._is_count(e.args[0], st):
@@ -1173,7 +1187,7 @@ class _Run:
 
     def _fact(self, e: ir.Expr, value: object, st: State) -> State:
         if any(isinstance(x, ir.Assign | ir.Unary) and not isinstance(x, ir.Call)
-               for x in ir_effects(e)):
+               for x in ir.effects(e)):
             return st  # if (!--bio->bi_vcnt): a different value each time it is tested
         text = self.canon(e)
         if text not in self.relevant or any(t == text for t, _ in st.facts):
@@ -1213,10 +1227,11 @@ class _Run:
         functions of the unit it calls (their summaries say whether they do)."""
         out: dict[int, list[ir.Call]] = {}
         for head, body in self.g.loops.items():
-            calls = [c for j in sorted(body) for c in ir_effects(self.g.nodes[j].expr)
+            calls = [c for j in sorted(body) for c in self.g.nodes[j].effects
                      if isinstance(c, ir.Call) and (
                          (c.name in self.cat.release and c.name not in self.an.defined)
-                         or (c.name in self.an.funcs and c.name not in self.stack))]
+                         or (c.name in self.an.funcs and c.name not in self.stack
+                             and self.an.may_release(c.name)))]
             if calls:
                 out[head] = calls
         return out
@@ -1343,7 +1358,7 @@ class _Run:
         storage they point into."""
         sets: dict[str, list[ir.Expr]] = {}
         for n in self.g.nodes:
-            for e in ir_effects(n.expr):
+            for e in n.effects:
                 if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and e.op == "=":
                     sets.setdefault(e.target.id, []).append(e.value)
         out = {}
@@ -1359,7 +1374,7 @@ class _Run:
         in one of its fields keeps them in the function's hands."""
         out = set()
         for n in self.g.nodes:
-            for e in ir_effects(n.expr):
+            for e in n.effects:
                 if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and \
                         isinstance(e.value, ir.Call) and e.value.name in self.cat.allocators:
                     out.add(e.target.id)

@@ -211,9 +211,9 @@ def show(e: Expr | None) -> str:
     return "?"
 
 
-def calls_in(e: Expr | None) -> list[Call]:
-    """The calls of an expression in evaluation order: arguments before the call."""
-    out: list[Call] = []
+def effects(e: Expr | None) -> list[Expr]:
+    """Calls, assignments and increments of an expression, in evaluation order."""
+    out: list[Expr] = []
 
     def walk(x: Expr | None) -> None:
         match x:
@@ -222,29 +222,32 @@ def calls_in(e: Expr | None) -> list[Call]:
                 for a in args:
                     walk(a)
                 out.append(x)
+            case Assign(target=t, value=v):
+                walk(v)
+                walk(t)
+                out.append(x)
+            case Unary(op=op, arg=a):
+                walk(a)
+                if op in ("++", "--"):
+                    out.append(x)
             case Member(base=b):
                 walk(b)
             case Index(base=b, index=i):
                 walk(b)
                 walk(i)
-            case Unary(arg=a):
-                walk(a)
-            case Binary(left=left, right=r):
+            case Binary(op=op, left=left, right=r):
                 walk(left)
-                walk(r)
-            case Ternary(cond=c, then=t, other=o):
-                walk(c)
-                walk(t)
-                walk(o)
-            case Assign(target=t, value=v):
-                walk(v)
-                walk(t)
+                if op not in ("&&", "||"):  # short-circuit: the right side may not run
+                    walk(r)
+            case Ternary(cond=c):
+                walk(c)  # which arm runs depends on c: neither is an effect for certain
             case Seq(items=items):
                 for i in items:
                     walk(i)
 
     walk(e)
     return out
+
 
 
 # ---------------------------------------------------------------- lowering

@@ -3,9 +3,9 @@
 Runs queries/calls.scm, assignments.scm and returns.scm once over the file and files each
 capture under the function body that holds it. For the calls that can matter to a site
 (catalogue names, loop macros, functions of the same file) it also records the branches
-they sit in (``Guard``) and whether they are in a loop, and lowers each function it
-describes to its control-flow graph (``ir.lower``, ``cfg.build``) for the dataflow. No
-tree-sitter object leaves here.
+they sit in (``Guard``) and whether they are in a loop, and gives each function it
+describes what builds its control-flow graph on first use (``cfg.Lazy``: ``ir.lower``, then
+``cfg.build``), for the dataflow. No tree-sitter object leaves the process that parsed it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Callable
 import tree_sitter as ts
 
 from gupaudit import cfg as cfg_mod
-from gupaudit import ir
 from gupaudit.catalog import Catalog
 from gupaudit.model import Assign, Call, Function, Guard, SourceFile
 from gupaudit.parse import file_scope_names, query, units
@@ -260,7 +259,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                                       caps["assign"][0].start_point[0] + 1))
             else:
                 returns.append(norm(caps["return.value"][0].text))
-        graph = cfg_mod.build(ir.lower(unit.body, unit.params, is_iterator))
+        graph = cfg_mod.Lazy(unit.body, unit.params, is_iterator)
         functions.append(Function(unit.name, unit.line, unit.body.end_point[0] + 1, unit.params,
                                   tuple(calls), tuple(assigns), tuple(returns), path,
                                   unit.static, graph))

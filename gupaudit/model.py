@@ -87,7 +87,7 @@ class Function:
     returns: tuple[str, ...]
     path: str = ""  # the file it is defined in
     static: bool = False  # no caller outside its file
-    # The control-flow graph (cfg.Cfg) of the function, for the dataflow; not compared.
+    # What builds the function's control-flow graph (cfg.Lazy), for the dataflow.
     cfg: object = field(default=None, compare=False, hash=False, repr=False)
 
 
