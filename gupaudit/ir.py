@@ -356,7 +356,8 @@ class _Lowerer:
             value = self.expr(kids[-1].named_children[0])
             kids = kids[:-1]
         for k in kids:
-            self.hoisted.append(self.stmt(k))
+            lowered = self.stmt(k)  # first: lowering it takes self.hoisted for its own
+            self.hoisted.append(lowered)
         return value
 
     # -- statements
