@@ -33,14 +33,17 @@ UNKNOWN_RULE = {"id": "GUP000", "name": "release-or-use-not-found",
 def _rules() -> list[dict[str, Any]]:
     out = []
     for rule in load_catalog().rules.values():
+        limits = " ".join(rule.limitations.split())
         out.append({
             "id": rule.id, "name": rule.slug,
             "shortDescription": {"text": rule.title},
             "fullDescription": {"text": " ".join(rule.why.split())},
             "help": {"text": f"{' '.join(rule.why.split())}\n\nFix: {rule.fix}\n\n"
-                             f"Example: {rule.example}",
+                             f"Example: {rule.example}"
+                             + (f"\n\nLimitations: {limits}" if limits else ""),
                      "markdown": f"{' '.join(rule.why.split())}\n\n**Fix:** {rule.fix}\n\n"
-                                 f"Example: `{rule.example}`"},
+                                 f"Example: `{rule.example}`"
+                                 + (f"\n\n**Limitations:** {limits}" if limits else "")},
             "defaultConfiguration": {"level": _LEVEL.get(rule.id, "warning")},
             "properties": {"precision": {"high": "high", "medium": "medium",
                                          "low": "low"}[rule.confidence]},
