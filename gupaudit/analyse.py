@@ -25,7 +25,7 @@ from gupaudit.dataflow import Analysis, Func, PathFacts
 from gupaudit.flow import Tracer, flag_values
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
-from gupaudit.model import Era, Family, Flow, Release, Site, SourceFile
+from gupaudit.model import Era, Family, Flow, Function, Release, Site, SourceFile
 from gupaudit.parse import parse
 
 
@@ -79,6 +79,9 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
                                    api.count_arg(argc))
                 if facts is not None:
                     flow = with_paths(flow, facts)
+                    if facts.handback is not None:
+                        flow = _through_callers(flow, facts, fn, sf, funcs, paths, api.family,
+                                                rel)
             if api.family is Family.ITER_EXTRACT:
                 kernel = tracer.kernel_iterator(fn, call)
                 # From a kernel-backed iterator nothing is pinned: nothing can leak either.
@@ -89,10 +92,33 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     return sites
 
 
-def with_paths(flow: Flow, facts: PathFacts) -> Flow:
+def _through_callers(flow: Flow, facts: PathFacts, fn: Function, sf: SourceFile,
+                     funcs: dict[str, Func], paths: Analysis, family: Family,
+                     rel: str) -> Flow:
+    """A function that hands the pages back (returns them, or leaves them in its caller's
+    array): each call of it in the unit is read as an acquisition whose pages are held
+    where the returned value says so, and its paths decide the releases and leaks
+    there (a caller that returns an error and forgets them leaks them)."""
+    for g in sf.functions:
+        gf = funcs.get(g.name)
+        if g.name == fn.name or gf is None or gf.source is not g.cfg:
+            continue
+        for c in g.calls:
+            if c.name != fn.name:
+                continue
+            got = paths.caller(gf, c.line, c.column, family, facts.handback, facts.outcomes)
+            if got is not None:
+                flow = with_paths(flow, got, caller=g.name, same_file=gf.path == rel)
+    return flow
+
+
+def with_paths(flow: Flow, facts: PathFacts, caller: str = "",
+               same_file: bool = True) -> Flow:
     """The flow with the dataflow's verdicts on the releases it examined: those reached on
     no path with the pages held are dropped, the others marked checked (and unwind when
-    only error paths reach them); its leaks replace any other guess."""
+    only error paths reach them); its leaks replace any other guess. With ``caller``:
+    the facts of one caller of a function that hands the pages back, whose releases are
+    reached through it and whose leaks add to the site's (in the site's file only)."""
     # Met only on widened paths: not decided here, the release keeps its guards.
     met = {(m.path, m.line): m for m in facts.met if m.sure}
     unsure = {(m.path, m.line) for m in facts.met if not m.sure}
@@ -112,11 +138,14 @@ def with_paths(flow: Flow, facts: PathFacts) -> Flow:
     have = {(r.path, r.line) for r in releases}
     for key, m in met.items():
         if key not in have:
-            releases.append(Release(m.api, m.kind, m.path, m.line, m.function, m.via,
+            via = m.via if not caller else f"caller {caller}" + (f", {m.via}" if m.via else "")
+            releases.append(Release(m.api, m.kind, m.path, m.line, m.function, via,
                                     m.in_loop, (), checked=True,
                                     unwind=key not in facts.success))
-    return dataclasses.replace(flow, releases=tuple(releases),
-                               leaks=tuple((k.line, k.why) for k in facts.leaks))
+    leaks = tuple((k.line, k.why) for k in facts.leaks)
+    if caller:
+        leaks = tuple(dict.fromkeys(flow.leaks + (leaks if same_file else ())))
+    return dataclasses.replace(flow, releases=tuple(releases), leaks=leaks)
 
 
 def analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:

@@ -78,6 +78,8 @@ class State(NamedTuple):
     valued: frozenset[tuple[int, int]] = frozenset()  # calls whose value holds the pages
     widened: bool = False  # scalar values were dropped: the path may be one C cannot take
     copies: frozenset[str] = frozenset()  # paths that point to the array the site fills
+    pending: str | None = None  # the class of the value the wrapper call just returned
+    late: bool = False  # lent to a callee outside the unit in the path's way out
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ class Exit:
     line: int
     state: State
     error: bool
+    result: str | None = None  # zero | neg | pos | nonzero: what the return hands back
 
 
 @dataclass
@@ -134,6 +137,11 @@ class PathFacts:
     # met before the pages were stored there: ``if (vm->page) unpin(vm->page); vm->page =
     # page;`` releases the pages an earlier call stored, which may be these.
     earlier: frozenset[tuple[str, int]] = frozenset()
+    # Where the function hands the pages back to its callers ("return", or the index of
+    # the parameter whose array holds them), and per exit (pages held?, value returned):
+    # a caller that tests the value knows which of its paths hold them.
+    handback: int | str | None = None
+    outcomes: tuple[Handed, ...] = ()
 
 
 @dataclass
@@ -241,6 +249,41 @@ def replace(st: State, **changes: object) -> State:
     return st._replace(**changes)
 
 
+Handed = tuple[bool, str | None, tuple[tuple[int, str], ...]]  # held?, returned, out params
+
+
+def _outs(st: State, params: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    """What an exit left in out parameters (``*need_drop = 1``), by parameter index."""
+    return tuple(sorted((params.index(k[1:]), cls) for k, cls in st.env
+                        if k.startswith("*") and k[1:] in params and cls != "any"))
+
+
+def _hands_back(x: Exit) -> bool:
+    """Whether the callers hold the pages after this exit: a success exit with pages held
+    that are not already kept in an object (udmabuf records its folios in the object
+    its caller tears down on error)."""
+    st = x.state
+    return (not x.error and st.take == "held" and bool(st.counts & HELD_COUNTS)
+            and st.escaped in ("", "returned", "count returned"))
+
+
+def _handback(out: Outcome, params: tuple[str, ...]) -> int | str | None:
+    """How the pages reach the callers, read off the success exits that still hold them:
+    returned (the pages or an object holding them), or left in an array parameter."""
+    for x in out.exits:
+        st = x.state
+        if x.error or st.take != "held" or not st.counts & HELD_COUNTS or st.widened:
+            continue
+        if st.escaped == "returned":
+            return "return"
+        if st.escaped and st.escaped != "count returned":
+            continue
+        for a in sorted(st.aliases):
+            if a in params:
+                return params.index(a)
+    return None
+
+
 def _compatible(a: object, b: object) -> bool:
     """Whether two things known of one value can both hold (bools, case-label sets)."""
     if isinstance(a, bool) or isinstance(b, bool):
@@ -257,13 +300,13 @@ def _compatible(a: object, b: object) -> bool:
 def _key(st: State) -> tuple:
     """What two states at one node must share to be joined."""
     return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count, st.count_kept,
-            st.valued, st.widened)
+            st.valued, st.widened, st.pending)
 
 
 def _join(a: State, b: State) -> State:
     return replace(a, counts=a.counts | b.counts, aliases=a.aliases | b.aliases,
                    owners=a.owners | b.owners, events=a.events | b.events,
-                   lent=a.lent or b.lent, copies=a.copies | b.copies)
+                   lent=a.lent or b.lent, copies=a.copies | b.copies, late=a.late or b.late)
 
 
 def _under(p: str, a: str) -> bool:
@@ -367,17 +410,41 @@ class Analysis:
         out = run.go(State(ref=_REF[family]))
         if not out.complete:
             return None  # too many paths to tell apart: no verdict from the paths
+        return self._facts(out, fn)
+
+    def caller(self, fn: Func, call_line: int, call_column: int, family: Family,
+               back: int | str, outcomes: tuple[Handed, ...]
+               ) -> PathFacts | None:
+        """The path facts of a caller of a function that hands the pages back: the call at
+        (line, column) of ``fn`` acts as the acquisition, holding the pages on the paths
+        where the callee's returned value says it did (``outcomes``)."""
+        site = self._find_call(fn.cfg, call_line, call_column)
+        if site is None:
+            return None
+        run = _Run(self, fn, site, back, _REF[family], None, depth=0, stack=(fn.name,),
+                   extract=family is Family.ITER_EXTRACT, outcomes=outcomes)
+        out = run.go(State(ref=_REF[family]))
+        return self._facts(out, fn, caller=True) if out.complete else None
+
+    def _facts(self, out: Outcome, fn: Func, caller: bool = False) -> PathFacts:
         success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
         earlier = frozenset(key for key, p in out.unheld if key not in out.met
                             and any(_under(p, q) for q in out.stored))
+        back = _handback(out, fn.cfg.params)
+        params = fn.cfg.params
+        outcomes = tuple(sorted({(_hands_back(x), x.result, _outs(x.state, params))
+                                 for x in out.exits if not x.state.widened},
+                                key=str)) if back is not None else ()
         return PathFacts(frozenset(out.examined), tuple(out.met.values()), success,
-                         self._leaks(out), out.complete, earlier)
+                         self._leaks(out, caller), out.complete, earlier, back, outcomes)
 
     @staticmethod
-    def _leaks(out: Outcome) -> tuple[Leak, ...]:
+    def _leaks(out: Outcome, caller: bool = False) -> tuple[Leak, ...]:
         """Exits where some pages may still be held and nobody else owns them: an error
         exit, or a success exit of a function that releases them itself on another path to
-        a success exit (it owns them, and forgot them here)."""
+        a success exit (it owns them, and forgot them here). In a caller of a wrapper,
+        pages handed to a function of another file may have been released there (its
+        release helper, p9_release_pages()): no leak is claimed on such a path."""
         releases_itself = any(not x.error and x.state.take == "gone" and x.state.events
                               and not x.state.escaped for x in out.exits)
         leaks: dict[int, Leak] = {}
@@ -385,6 +452,10 @@ class Analysis:
             st = x.state
             if st.take != "held" or st.ref == "none" or not st.counts & HELD_COUNTS \
                     or st.widened:  # a leak only on a path the analysis is sure of
+                continue
+            if caller and (st.late or st.owners):
+                # Handed to a callee of another file on the way out (its release helper,
+                # p9_release_pages()), or put into an object: it may own them now.
                 continue
             if st.count_kept and not st.escaped:
                 continue  # *nr_pinned = got: the caller knows what to release
@@ -467,9 +538,12 @@ class _Run:
 
     def __init__(self, an: Analysis, fn: Func, site: ir.Call | None, pages_arg: int | str | None,
                  ref: str, asked: int | None, depth: int, stack: tuple[str, ...],
-                 extract: bool = False) -> None:
+                 extract: bool = False,
+                 outcomes: tuple[Handed, ...] | None = None) -> None:
         self.an = an
         self.extract = extract  # an iov_iter extraction: pinned only if user-backed
+        # In a caller of a wrapper: the site is the wrapper's call, and these are its exits.
+        self.outcomes = outcomes
         self.cat = an.cat
         self.fn = fn
         self.g = fn.cfg
@@ -590,7 +664,7 @@ class _Run:
     def step(self, i: int, st: State) -> list[tuple[int, State]]:
         n = self.g.nodes[i]
         if n.kind == "goto":
-            st = replace(st, jumped=n.line) if st.take == "held" else st
+            st = replace(st, jumped=n.line, late=False) if st.take == "held" else st
         if n.kind in ("entry", "join", "exit", "goto"):
             return [(j, st) for j, _ in n.succ]
         states = self.apply(n.effects, st)
@@ -598,8 +672,10 @@ class _Run:
             return [(j, s) for s in states for j, _ in n.succ]
         if n.kind == "return":
             for s in states:
-                s = self._returned(n.expr, s)
-                self.out.exits.append(Exit(n.line, s, self._is_error(n.expr, s)))
+                for part in self._by_count(n.expr, s):
+                    part = self._returned(n.expr, part)
+                    self.out.exits.append(Exit(n.line, part, self._is_error(n.expr, part),
+                                               self._result_class(n.expr, part)))
             return []
         out = []
         loop = i in self.g.loops
@@ -612,7 +688,11 @@ class _Run:
                     got = self.refine(n.expr, bool(edge), s, persist=not loop)
                     if loop and edge is False:
                         got = [self._loop_exit(i, g) for g in got]
-                out.extend((j, g) for g in got)
+                # Lent before a test the path then passed: the test was on what the callee
+                # did (if (submit(...)) return ret). After a goto into a cleanup label, a
+                # callee taking the pages is the cleanup's: it stays lent.
+                out.extend((j, replace(g, late=False) if g.late and not g.jumped else g)
+                           for g in got)
         return out
 
     # ------------------------------------------------------------ effects
@@ -698,7 +778,18 @@ class _Run:
     def _call(self, c: ir.Call, st: State) -> list[State]:
         cat = self.cat
         if self.site is not None and c is self.site:
-            return [self._acquire(st)]
+            if self.outcomes is None:
+                return [self._acquire(st)]
+            out = []
+            for held, result, outs in self.outcomes:  # a path per kind of exit of the wrapper
+                s = replace(self._acquire(st), counts=frozenset({"full"})) if held else st
+                s = replace(s, pending=result or "any")
+                for k, cls in outs:  # wrapper(..., &need_drop): what it set there
+                    if k < len(c.args) and isinstance(c.args[k], ir.Unary) and \
+                            c.args[k].op == "&" and isinstance(c.args[k].arg, ir.Name):
+                        s = replace(s, env=s.env | {(c.args[k].arg.id, cls)})
+                out.append(s)
+            return list(dict.fromkeys(out))
         name = c.name
         local = name in self.an.defined
         if name in cat.release and not local and cat.release[name].arg < len(c.args):
@@ -756,7 +847,7 @@ class _Run:
                for a in c.args):
             return [replace(st, escaped=st.escaped or f"handed to {name or 'a pointer'}()")]
         if any(self.carries(a, st) for a in c.args):
-            return [replace(st, lent=True)]  # to a callee we cannot see: it may keep them
+            return [replace(st, lent=True, late=True)]  # a callee we cannot see may keep them
         return [st]
 
     def _beside(self, a: ir.Expr, st: State) -> bool:
@@ -858,6 +949,15 @@ class _Run:
                 st = replace(st, copies=st.copies | {tp})
             elif tp in st.copies and "[]" not in tp:
                 st = replace(st, copies=st.copies - {tp})
+        if self.outcomes is not None and a.value is self.site:
+            # ret = wrapper(...): ret holds what the wrapper returned on this path.
+            cls = st.pending
+            st = replace(self._forget(st, target), pending=None)
+            if isinstance(target, ir.Name) and cls and cls != "any":
+                st = replace(st, env=st.env | {(target.id, cls)})
+            if st.take == "held" and self.pages_arg == "return" and tp is not None:
+                st = replace(st, aliases=st.aliases | {tp})
+            return st
         if self.site is not None and a.value is self.site or (
                 isinstance(a.value, ir.Ternary) and self.site in (a.value.then, a.value.other)):
             if st.take == "held" and tp is not None:
@@ -877,7 +977,9 @@ class _Run:
                 st = replace(st, aliases=st.aliases | {tp}) if self.carries(a.value, st) \
                     else replace(st, owners=st.owners | {tp})
                 if self._nonlocal(target) and not (
-                        isinstance(target, ir.Index) and _base(tp) in self.g.params):
+                        isinstance(target, ir.Index) and tp in self.g.params):
+                    # pages[i] = p into the caller's array is no hand-over; into a field
+                    # of the caller's object (ubuf->pinned[n++] = p) it is.
                     st = replace(st, escaped=st.escaped or f"kept in {tp}")
                     self.out.stored.add(tp)
                 return self._forget(st, target, keep_paths=True)
@@ -886,6 +988,12 @@ class _Run:
                              owners=frozenset(x for x in st.owners if not _under(x, tp)))
         st = self._forget(st, target)
         text = ir.show(target)
+        if a.op == "=" and isinstance(target, ir.Unary) and target.op == "*" and \
+                isinstance(target.arg, ir.Name) and target.arg.id in self.g.params:
+            cls = _env_class(a.value, st, self.cat)  # *need_drop = 1: an out parameter
+            if cls is not None:
+                st = replace(st, env=frozenset(kv for kv in st.env if kv[0] != text)
+                             | {(text, cls)})
         if a.op == "=" and isinstance(target, ir.Name | ir.Member) and text in self.scalars:
             cls = _env_class(a.value, st, self.cat)
             if cls is None and self.carries(a.value, st):
@@ -926,6 +1034,32 @@ class _Run:
             # "return got;" with pages in the caller's array: the caller owns what it got.
             return replace(st, escaped=st.escaped or "count returned")
         return st
+
+    def _by_count(self, value: ir.Expr | None, st: State) -> list[State]:
+        """``return got;``: one exit per kind of count (an error, none, some pages), since
+        the caller tells them apart by the value."""
+        if value is None or not self._is_count(value, st) or len(st.counts) < 2:
+            return [st]
+        groups = (st.counts & {"err"}, st.counts & {"zero"}, st.counts & HELD_COUNTS)
+        return [replace(st, counts=g) for g in groups if g]
+
+    def _result_class(self, value: ir.Expr | None, st: State) -> str | None:
+        """The class of what a return hands back: zero, neg, pos or nonzero (None: not
+        known), for the callers of a function that hands the pages back."""
+        if value is None:
+            return None
+        if self._is_error(value, st):
+            return "neg" if not (isinstance(value, ir.Const) and value.text == "NULL") \
+                else "zero"
+        k = _int(value)
+        if k is not None:
+            return "zero" if k == 0 else "pos" if k > 0 else "neg"
+        if self._is_count(value, st):
+            held = st.counts - {"more"}
+            return "pos" if held and held <= {"part", "full"} else None
+        if st.take == "held" and (self.carries(value, st) or self.holds(value, st)):
+            return "pos"  # the pages, or the object holding them: a valid pointer
+        return _env_get(st.env, value)
 
     def _is_error(self, value: ir.Expr | None, st: State) -> bool:
         """Whether a return hands back an error: a negative errno, an error pointer, an error
@@ -1006,6 +1140,8 @@ class _Run:
         if st.take == "none":
             return False
         e = self._strip(e)
+        if self.outcomes is not None:
+            return False  # a wrapper's value is a status (st.pending), not a page count
         if e is self.site:
             return True
         if st.count is not None and ir.show(e) == st.count:
@@ -1035,6 +1171,14 @@ class _Run:
             if e.op == "&&":
                 return False if False in (a, b) else True if a is b is True else None
             return True if True in (a, b) else False if a is b is False else None
+        if self.outcomes is not None and e is self.site:
+            return None if st.pending in (None, "any") else st.pending != "zero"
+        if isinstance(e, ir.Call) and e.args and (e.name in self.cat.is_error
+                                                  or e.name in self.cat.is_error_or_null):
+            # IS_ERR(p) of a value whose class the path knows (ERR_PTR: neg, NULL: zero)
+            cls = st.pending if self._is_wrapped(e.args[0], st) else _env_get(st.env, e.args[0])
+            if cls in ("neg", "zero", "pos"):
+                return cls == "neg" or (cls == "zero" and e.name in self.cat.is_error_or_null)
         per = self._per_count(e, st)
         if per is not None:
             vals = {per(c) for c in st.counts}
@@ -1063,7 +1207,10 @@ class _Run:
     def _per_count(self, e: ir.Expr, st: State):
         """For a test of the count: a function class -> truth, else None (cached: the same
         condition is tested again on every path that reaches it)."""
-        key = (id(e), st.count, st.take == "none")
+        extra = None
+        if isinstance(e, ir.Binary) and st.env:  # i < got with i = 0 known on this path
+            extra = (_env_get(st.env, self._strip(e.left)), _env_get(st.env, self._strip(e.right)))
+        key = (id(e), st.count, st.take == "none", extra)
         got = self._per.get(key)
         if got is None or got[0] is not e:
             got = (e, self._per_count_of(e, st))
@@ -1085,8 +1232,9 @@ class _Run:
             if not self._is_count(left, st):
                 return None
             k = _int(right)
-            if k is None and isinstance(right, ir.Const) and right.text == "NULL":
-                k = 0
+            if k is None and (isinstance(right, ir.Const) and right.text == "NULL"
+                              or _env_get(st.env, right) == "zero"):
+                k = 0  # NULL, or a local known to be 0 on this path (the loop's first trip)
             asked = self.asked
             if k is None:  # the count against an expression: the number asked for
                 def sym(c: str, op: str = op) -> bool | None:
@@ -1106,12 +1254,16 @@ class _Run:
             return lit
         return None
 
+    def _is_wrapped(self, e: ir.Expr, st: State) -> bool:
+        """``wrapper(...)`` tested in place: its value is the path's pending class."""
+        return self.outcomes is not None and e is self.site
+
     def _env_cmp(self, e: ir.Binary, st: State) -> bool | None:
         left, right, op = self._strip(e.left), self._strip(e.right), e.op
-        if _env_get(st.env, left) is None:
+        if _env_get(st.env, left) is None and not self._is_wrapped(left, st):
             left, right, op = right, left, _FLIP[op]
-        cls = _env_get(st.env, left)
-        if cls is None:
+        cls = st.pending if self._is_wrapped(left, st) else _env_get(st.env, left)
+        if cls is None or cls == "any":
             return None
         k = _int(right)
         if k is None:
@@ -1230,6 +1382,7 @@ class _Run:
             calls = [c for j in sorted(body) for c in self.g.nodes[j].effects
                      if isinstance(c, ir.Call) and (
                          (c.name in self.cat.release and c.name not in self.an.defined)
+                         or (c.name in self.cat.containers and c.name not in self.an.defined)
                          or (c.name in self.an.funcs and c.name not in self.stack
                              and self.an.may_release(c.name)))]
             if calls:
@@ -1251,6 +1404,14 @@ class _Run:
                     extra.add(p)
         probe = replace(st, aliases=frozenset(extra))
         for c in self.loop_releases[head]:
+            if c.name in self.cat.containers and c.name not in self.an.defined:
+                # sg_set_page(&sgl[i], pages[i]) once per page: the array went in whole.
+                k = self.cat.containers[c.name]
+                p = path_of(c.args[k]) if k < len(c.args) else None
+                if p is not None and any(self.carries(a, probe) for j, a in enumerate(c.args)
+                                         if j != k):
+                    st = self._own(st, p)
+                continue
             if c.name in self.cat.release and c.name not in self.an.defined:
                 spec = self.cat.release[c.name]
                 if spec.arg < len(c.args) and self.carries(c.args[spec.arg], probe):
