@@ -78,7 +78,7 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
                 facts = paths.site(here, call.line, call.column, api.family, pages_idx,
                                    api.count_arg(argc))
                 if facts is not None:
-                    flow = with_paths(flow, facts)
+                    flow = with_paths(flow, facts, fn.name)
                     if facts.handback is not None:
                         flow = _through_callers(flow, facts, fn, sf, funcs, paths, api.family,
                                                 rel)
@@ -108,11 +108,12 @@ def _through_callers(flow: Flow, facts: PathFacts, fn: Function, sf: SourceFile,
                 continue
             got = paths.caller(gf, c.line, c.column, family, facts.handback, facts.outcomes)
             if got is not None:
-                flow = with_paths(flow, got, caller=g.name, same_file=gf.path == rel)
+                flow = with_paths(flow, got, fn.name, caller=g.name,
+                                  same_file=gf.path == rel)
     return flow
 
 
-def with_paths(flow: Flow, facts: PathFacts, caller: str = "",
+def with_paths(flow: Flow, facts: PathFacts, function: str, caller: str = "",
                same_file: bool = True) -> Flow:
     """The flow with the dataflow's verdicts on the releases it examined: those reached on
     no path with the pages held are dropped, the others marked checked (and unwind when
@@ -142,7 +143,7 @@ def with_paths(flow: Flow, facts: PathFacts, caller: str = "",
             releases.append(Release(m.api, m.kind, m.path, m.line, m.function, via,
                                     m.in_loop, (), checked=True,
                                     unwind=key not in facts.success))
-    leaks = tuple((k.line, k.why) for k in facts.leaks)
+    leaks = tuple((k.line, k.why, caller or function) for k in facts.leaks)
     if caller:
         leaks = tuple(dict.fromkeys(flow.leaks + (leaks if same_file else ())))
     return dataclasses.replace(flow, releases=tuple(releases), leaks=leaks)

@@ -168,9 +168,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
         rules.append(("GUP104", None))
     extra: dict[str, tuple[int, str, str]] = {}  # rule -> (line, detail, target)
     if flow.leaks and status is not Status.GUP_OK:
-        line, why = flow.leaks[0]
-        extra["GUP106"] = (line, _LEAK_WHY[why], "unpin_user_pages(pages, got)" if pinned
-                           else "put_page() each page taken")
+        line, why, leaving = flow.leaks[0]
+        where = "" if leaving == function else f"in its caller {leaving}(): "
+        extra["GUP106"] = (line, where + _LEAK_WHY[why], "unpin_user_pages(pages, got)"
+                           if pinned else "put_page() each page taken")
     device = evidence & {"dma", "dio"}
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
             and family in (Family.GET, Family.PIN) and flags_complete

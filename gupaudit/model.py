@@ -164,9 +164,10 @@ class Flow:
     uses: tuple[Use, ...]
     escapes: tuple[str, ...]  # functions / fields / returns the pages leave through, unfollowed
     no_pages: bool = False  # the API was passed NULL: it faults pages in, takes no reference
-    # (line, why) of exits the pages may reach still held: why is "partial" (fewer pages
-    # than asked), "error" (a later failure) or "inconsistent" (released on other paths)
-    leaks: tuple[tuple[int, str], ...] = ()
+    # (line, why, function) of exits the pages may reach still held: why is "partial"
+    # (fewer pages than asked), "error" (a later failure) or "inconsistent" (released on
+    # other paths); function: the one that leaves there (the site's, or a caller's)
+    leaks: tuple[tuple[int, str, str], ...] = ()
     kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages (Tracer._owned)
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
@@ -196,7 +197,7 @@ class Site:
     names: tuple[str, ...] = ()  # what the pages were followed as
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages in its file
     section: str = ""  # the MAINTAINERS section of its file
-    leaks: tuple[tuple[int, str], ...] = ()  # Flow.leaks: where held pages leave (GUP106)
+    leaks: tuple[tuple[int, str, str], ...] = ()  # Flow.leaks: where they leave held (GUP106)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def test_leaks_match(fixture: Path) -> None:
     """Every ``/* leak */`` line is where some site's pages leave still held, and no site
     reports a leak anywhere else."""
     _, _, flags = read_annotations(fixture)
-    got = {line for s in analyse_fixture(fixture, flags) for line, _ in s.leaks}
+    got = {line for s in analyse_fixture(fixture, flags) for line, _, _ in s.leaks}
     want = read_leaks(fixture)
     assert got == want, (f"{fixture.name}: leaks not reported: {sorted(want - got)}; "
                          f"reported but not marked: {sorted(got - want)}")

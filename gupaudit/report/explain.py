@@ -78,8 +78,9 @@ def render(site: Site, root: Path, out: TextIO) -> None:
         unwind = ", on error paths only" if r.unwind else ""
         out.write(f"    {r.api}()   {r.path}:{r.line} in {r.function}(){via}{when}{unwind}\n")
         snippet(r.path, r.line)
-    for line, why in site.leaks:
-        out.write(f"  leaks here  {site.path}:{line} ({_LEAK_WORDS.get(why, why)})\n")
+    for line, why, leaving in site.leaks:
+        out.write(f"  leaks here  {site.path}:{line} in {leaving}() "
+                  f"({_LEAK_WORDS.get(why, why)})\n")
         snippet(site.path, line)
     if site.escapes:
         out.write(f"  leaves via  {', '.join(site.escapes)}\n")

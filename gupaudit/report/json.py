@@ -40,7 +40,8 @@ def site_record(s: Site, url: str | None = None) -> dict[str, Any]:
         "findings": [{"rule": rid, "message": msg} for rid, msg in s.messages],
         "releases": [{"api": r.api, "path": r.path, "line": r.line, "function": r.function,
                       "via": r.via, "on_error_path": r.unwind} for r in s.releases],
-        "leaks": [{"line": line, "why": why} for line, why in s.leaks],
+        "leaks": [{"line": line, "why": why, "function": leaving}
+                  for line, why, leaving in s.leaks],
         "uses": [{"evidence": u.evidence, "api": u.api, "path": u.path or s.path,
                   "line": u.line, "function": u.function, "via": u.via} for u in s.uses],
         "escapes": list(s.escapes),
