@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from gupaudit import ir
@@ -45,7 +46,7 @@ from gupaudit.catalog import Catalog
 from gupaudit.cfg import Cfg, Edge
 from gupaudit.model import Family
 
-MAX_STATES = 48  # per node, before scalar values are dropped (4x: the run gives up)
+MAX_STATES = 32  # per node, before scalar values are dropped (4x: the run gives up)
 MAX_STEPS = 40000  # per run
 MAX_DEPTH = 3  # summaries of summaries
 COUNT = "#count"  # the canonical name of the acquisition's count in facts
@@ -155,6 +156,7 @@ class Func:
     defs: dict[str, ir.Expr] = field(default_factory=dict)
     _cfg: Cfg | None = None
     callees: frozenset[str] | None = None  # the names it calls (None: read them off the CFG)
+    facts: tuple | None = None  # _Run's per-function constants (fresh, origins, ...)
 
     @property
     def cfg(self) -> Cfg:
@@ -234,15 +236,17 @@ _ZERO_FIELDS = "->*"  # env key suffix: every field of a zeroed allocation reads
 
 def _env_get(env: frozenset[tuple[str, str]], e: ir.Expr) -> str | None:
     """The value class of a variable or field on a path, if known."""
-    if not isinstance(e, ir.Name | ir.Member):
+    if not env or not isinstance(e, ir.Name | ir.Member):
         return None
-    d = dict(env)
-    text = ir.show(e)
-    if text in d:
-        return None if d[text] == "any" else d[text]
-    if isinstance(e, ir.Member) and e.arrow and d.get(ir.show(e.base) + _ZERO_FIELDS):
-        return "zero"  # req = kzalloc(...); ... if (!req->page_list)
-    return None
+    text = e.id if isinstance(e, ir.Name) else ir.show(e)
+    zero = ir.show(e.base) + _ZERO_FIELDS if isinstance(e, ir.Member) and e.arrow else None
+    found = None
+    for k, cls in env:
+        if k == text:
+            return None if cls == "any" else cls
+        if k == zero:
+            found = "zero"  # req = kzalloc(...); ... if (!req->page_list)
+    return found
 
 
 def replace(st: State, **changes: object) -> State:
@@ -392,6 +396,7 @@ class Analysis:
         self._met: dict[Key, dict[tuple[str, int], Met]] = {}
         self._param_atoms: dict[str, frozenset[str]] = {}
         self._may_release: dict[str, bool] = {}
+        self.known = catalog.known_names()
         self._releasing = (frozenset(catalog.release) | frozenset(catalog.containers)) - defined
 
     # ------------------------------------------------------------ entry points
@@ -556,21 +561,23 @@ class _Run:
         if not fn.defs:
             fn.defs = single_defs(fn.cfg)
         self.defs = fn.defs
-        self.fresh = self._fresh_locals()
         self._canon: dict[int, tuple[ir.Expr, str]] = {}
         self._per: dict[tuple, tuple] = {}
         self.out = Outcome()
-        # Every release call of the function, reached or not: those the run never reaches
-        # with the pages held are not theirs.
-        self.out.examined = {(fn.path, c.line) for n in self.g.nodes for c in n.effects
-                             if isinstance(c, ir.Call) and c.name in self.cat.release
-                             and c.name not in an.defined}
+        if fn.facts is None:  # what does not depend on the run: once per function
+            fn.facts = (self._fresh_locals(), self._origins(),
+                        frozenset(n.expr.id for n in self.g.nodes
+                                  if n.kind == "return" and isinstance(n.expr, ir.Name)),
+                        # every release call, reached or not: those the run never reaches
+                        # with the pages held are not theirs
+                        frozenset((fn.path, c.line) for n in self.g.nodes for c in n.effects
+                                  if isinstance(c, ir.Call) and c.name in self.cat.release
+                                  and c.name not in an.defined))
+        self.fresh, self.origins, self.returned, examined = fn.facts
+        self.out.examined = set(examined)
         self.loop_releases = self._loop_releases()
         self.relevant, self.scalars = self._relevant()
-        self.origins = self._origins()
-        self.returned = frozenset(n.expr.id for n in self.g.nodes
-                                  if n.kind == "return" and isinstance(n.expr, ir.Name))
-        self.known = an.cat.known_names()
+        self.known = an.known
         self.array: str | None = None  # the site's page array, before it is filled
         if site is not None and isinstance(pages_arg, int) and pages_arg < len(site.args):
             self.array = path_of(site.args[pages_arg])
@@ -1549,10 +1556,16 @@ _PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*")
 def _rename(text: str, subst: dict[str, str], blocked: frozenset[str]) -> str | None:
     """A callee's fact in the caller's terms; None if it names a callee local, or a
     parameter whose argument is no plain value (``blocked``)."""
+    return _rename_cached(text, tuple(sorted(subst.items())), frozenset(blocked))
+
+
+@lru_cache(maxsize=65536)
+def _rename_cached(text: str, subst: tuple[tuple[str, str], ...],
+                   blocked: frozenset[str]) -> str | None:
     names = set(_WORD.findall(text))
     if names & blocked:
         return None
     out = text
-    for p, a in subst.items():
+    for p, a in subst:
         out = re.sub(rf"(?<![\w>.]){re.escape(p)}(?!\w)", a.replace("\\", "\\\\"), out)
     return out
