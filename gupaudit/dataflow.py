@@ -179,10 +179,27 @@ def single_defs(g: Cfg) -> dict[str, ir.Expr]:
             if len(v) == 1 and v[0] is not None and k in g.locals}
 
 
+_PATHS: dict[int, tuple[object, str | None]] = {}
+
+
 def path_of(e: ir.Expr | None) -> str | None:
     """The storage a value points into: ``&obj->pages[i] + 1`` -> ``obj->pages``. An index
     inside the path stands for any element: ``u->chunk[i].plist`` -> ``u->chunk[].plist``,
-    the same storage whichever variable indexes it."""
+    the same storage whichever variable indexes it. (Cached by identity: a CFG's values
+    are asked again on every path.)"""
+    if isinstance(e, ir.Name):
+        return e.id
+    got = _PATHS.get(id(e))
+    if got is not None and got[0] is e:
+        return got[1]
+    if len(_PATHS) > 200_000:
+        _PATHS.clear()
+    value = _path_of(e)
+    _PATHS[id(e)] = (e, value)
+    return value
+
+
+def _path_of(e: ir.Expr | None) -> str | None:
     match e:
         case ir.Name(id=i):
             return i
@@ -1345,12 +1362,12 @@ class _Run:
         return self._fact(e, value, st) if persist else st
 
     def _fact(self, e: ir.Expr, value: object, st: State) -> State:
-        if any(isinstance(x, ir.Assign | ir.Unary) and not isinstance(x, ir.Call)
-               for x in ir.effects(e)):
-            return st  # if (!--bio->bi_vcnt): a different value each time it is tested
         text = self.canon(e)
         if text not in self.relevant or any(t == text for t, _ in st.facts):
             return st
+        if any(isinstance(x, ir.Assign | ir.Unary) and not isinstance(x, ir.Call)
+               for x in ir.effects(e)):
+            return st  # if (!--bio->bi_vcnt): a different value each time it is tested
         return replace(st, facts=st.facts | {(text, value)})
 
     def refine_switch(self, e: ir.Expr | None, edge: Edge, st: State) -> State | None:
