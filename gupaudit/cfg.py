@@ -39,12 +39,6 @@ class Cfg:
     entry: int = 0
     exit: int = 1
 
-    def preds(self) -> list[list[int]]:
-        out: list[list[int]] = [[] for _ in self.nodes]
-        for i, n in enumerate(self.nodes):
-            for j, _ in n.succ:
-                out[j].append(i)
-        return out
 
 
 class _Builder:

@@ -28,9 +28,16 @@ the run records the state and whether the exit is an error exit (a negative errn
 ``ERR_PTR``, NULL, an error variable): pages held there are a leak, and a release met only
 on paths to error exits is an unwind, not the pages' lifetime.
 
+A function that hands the pages back (returns them, or leaves them in its caller's array)
+is read once more from each of its callers in the unit (``Analysis.caller``): the call is
+the acquisition there, holding the pages on the paths where the returned value (and what
+it left in out parameters) says the callee kept them.
+
 Known limits: facts about struct fields survive calls that may change them; a release of
 one element outside a loop releases the whole array; pages handed to a callee outside the
-unit are lent, not given (the callee keeps nothing), which is the common kernel case.
+unit are lent, not given (the callee keeps nothing), which is the common kernel case; a
+path whose scalar values were dropped to bound the run never reports a leak and never
+decides a release; callers and callees in other files are not read yet.
 """
 
 from __future__ import annotations
@@ -399,6 +406,9 @@ def _env_class(value: ir.Expr, st: State, cat: Catalog) -> str | None:
     return _env_get(st.env, value)
 
 
+_SummaryKey = tuple[str, frozenset[str], str]
+
+
 class Analysis:
     """The dataflow over the functions of one unit (a file, or a directory seen as one)."""
 
@@ -407,10 +417,10 @@ class Analysis:
         self.funcs = funcs
         self.cat = catalog
         self.defined = defined  # names the unit defines itself: not the catalogue's APIs
-        Key = tuple[str, frozenset[str], str]
-        self._summaries: dict[Key, list[Exit] | None] = {}
-        self._examined: dict[Key, set[tuple[str, int]]] = {}
-        self._met: dict[Key, dict[tuple[str, int], Met]] = {}
+        # per (callee, parameter paths holding the pages, reference kind)
+        self._summaries: dict[_SummaryKey, list[Exit] | None] = {}
+        self._examined: dict[_SummaryKey, set[tuple[str, int]]] = {}
+        self._met: dict[_SummaryKey, dict[tuple[str, int], Met]] = {}
         self._param_atoms: dict[str, frozenset[str]] = {}
         self._may_release: dict[str, bool] = {}
         self.known = catalog.known_names()
