@@ -41,6 +41,7 @@ class AcquireApi:
     pin: str | None
     by_argc: dict[int, dict[str, int]]
     count: int | None = None  # the argument with the number of pages asked for
+    longterm: bool = False  # FOLL_LONGTERM implied by the API (get_user_pages_longterm)
 
     def count_arg(self, argc: int) -> int | None:
         return self.by_argc.get(argc, {}).get("count", self.count)
@@ -101,6 +102,8 @@ class Catalog:
     allocators: frozenset[str] = frozenset()  # kzalloc ...
     zeroing: frozenset[str] = frozenset()  # kzalloc: fields read 0 until assigned
     addresses: frozenset[str] = frozenset()  # page_address(page): the page's address
+    physical: frozenset[str] = frozenset()  # page_to_phys(page): a device may use it
+    dirty_unlocked: frozenset[str] = frozenset()  # set_page_dirty() without the page lock
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -165,6 +168,7 @@ def load() -> Catalog:
             pin=rec.get("pin"),
             by_argc={int(k): v for k, v in rec.get("by_argc", {}).items()},
             count=rec.get("count"),
+            longterm=rec.get("longterm", False),
         )
     release = {
         name: ReleaseApi(name, rec["kind"], rec.get("arg", 0), rec.get("batch", False),
@@ -199,4 +203,6 @@ def load() -> Catalog:
                    frozenset(apis["errors"]["is_error"]),
                    frozenset(apis["errors"]["is_error_or_null"]),
                    frozenset(apis["alloc"]["names"]), frozenset(apis["alloc"]["zeroing"]),
-                   frozenset(apis["address"]["names"]))
+                   frozenset(apis["address"]["names"]),
+                   frozenset(apis["address"]["physical"]),
+                   frozenset(apis["dirtying"]["unlocked"]))

@@ -29,9 +29,7 @@ from gupaudit.catalog import AcquireApi, Catalog
 from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status, Use
 
 _PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
-_LOOP_RELEASES = {"put_page", "unpin_user_page", "put_user_page", "folio_put", "unpin_folio"}
 _DATA_EVIDENCE = {"dma", "dio", "map"}
-_PHYSICAL = {"page_to_phys", "__pa", "virt_to_phys", "page_to_virt"}
 _LEAK_WHY = {"partial": "fewer pages than asked were taken",
              "error": "a later step failed",
              "inconsistent": "other paths release them, this one does not"}
@@ -128,12 +126,12 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 status, case = Status.UNCONVERTED, 5
                 reason = ("data accessed through pages kept beyond the function "
                           "(released only through a struct field, or not at all)")
-        elif "struct" in evidence and _physical(flow):
+        elif "struct" in evidence and _physical(flow, catalog):
             # ne_set_user_memory_region_ioctl: PageHuge/page_to_nid checks, then the
             # physical addresses go to the hypervisor. Not struct-page-only.
             status, case = Status.UNKNOWN, None
             reason = ("struct page checks, and the physical address is handed on "
-                      f"({_physical(flow)}): a device, firmware or hypervisor may use the "
+                      f"({_physical(flow, catalog)}): a device, firmware or hypervisor may use the "
                       "memory; check by hand")
         elif "struct" in evidence and not (family is Family.ITER_GET and flow.escapes):
             status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
@@ -159,11 +157,11 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     if status in (Status.UNCONVERTED, Status.CONVERTED, Status.MISMATCH) and _has_batch(era):
         # A loop of the wrong kind of release is GUP102/GUP103's to fix, not GUP105's.
         wrong = "get" if pinned else "pin"
-        loops = [r for r in reachable if r.in_loop and r.api in _LOOP_RELEASES
-                 and r.kind != wrong]
+        loops = [r for r in reachable if r.in_loop and r.kind not in (wrong, "either")
+                 and not catalog.release[r.api].batch]  # one page a call, in a loop
         if loops:
             rules.append(("GUP105", loops[0]))
-    unlocked = [u for u in flow.uses if u.api in ("set_page_dirty", "folio_mark_dirty")]
+    unlocked = [u for u in flow.uses if u.api in catalog.dirty_unlocked]
     if unlocked and "lock" not in evidence:
         rules.append(("GUP104", None))
     extra: dict[str, tuple[int, str, str]] = {}  # rule -> (line, detail, target)
@@ -176,7 +174,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
             and family in (Family.GET, Family.PIN) and flags_complete
             and not (flags and "FOLL_LONGTERM" in flags)
-            and api.name != "get_user_pages_longterm"
+            and not api.longterm
             and not any(_releases_here(r, function) for r in reachable)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
     if family is Family.ITER_GET and device and era.has_extract:
@@ -215,7 +213,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
         else:
             target = f"{acq_target} + {rel_target}"
         messages.append((rid, rule.message.format(
-            api=api.name, target=target, release=rel.api if rel else "set_page_dirty",
+            api=api.name, target=target,
+            release=rel.api if rel else unlocked[0].api if unlocked else "",
             function=function, line=line, detail=detail)))
 
     difficulty = _difficulty(flow, family, evidence, reachable)
@@ -265,9 +264,9 @@ def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:
     return False
 
 
-def _physical(flow: Flow) -> str:
+def _physical(flow: Flow, catalog: Catalog) -> str:
     """The call through which a physical address of the pages leaves, if any."""
-    return next((e for e in flow.escapes if e[:-2] in _PHYSICAL), "")
+    return next((e for e in flow.escapes if e[:-2] in catalog.physical), "")
 
 
 def _device_wrote(evidence: set[str]) -> bool:
