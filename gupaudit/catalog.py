@@ -86,7 +86,6 @@ class Catalog:
     rules: dict[str, Rule]
     accessors: frozenset[str]
     neutral: frozenset[str]
-    pin_flag: re.Pattern[str]
     not_pinned_flag: re.Pattern[str]
     notifier_file: re.Pattern[str]
     skip_dirs: frozenset[str]
@@ -191,8 +190,7 @@ def load() -> Catalog:
     return Catalog(acquire, release, use, containers, iterators,
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
-                   re.compile(apis["pin_flag"]["pattern"], re.I),
-                   re.compile(apis["pin_flag"]["not_pinned"]),
+                   re.compile(apis["iter_backing"]["not_pinned"]),
                    re.compile(apis["notifier"]["file_pattern"]),
                    frozenset(apis["discover"]["skip_dirs"]),
                    dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]),

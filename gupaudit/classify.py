@@ -17,10 +17,11 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
   exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence;
   released only through a struct field (kept for later), it is case 5.
   For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
-* A release on a branch that contradicts the acquisition's branch (``if (pinned) unpin...
-  else put_page``) is not reachable from it (Guards compared by condition text), nor is one
-  on the other branch of a pinned-flag test (is_pinned, BIO_PAGE_PINNED, will_pin). A
-  release found only by struct-field name confirms a conversion but never makes a mismatch.
+* Releases in the site's function and the helpers it calls were decided on the paths of
+  their CFGs (``dataflow``: a release reached on no path with the pages held is gone from
+  the flow). The others, reached through struct fields and callers by ``flow``, are
+  reachable unless their branch contradicts the acquisition's (``Guard`` text). A release
+  found only by struct-field name confirms a conversion but never makes a mismatch.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     # Releases the dataflow decided (the site's function and the helpers it enters) are
     # reachable by construction; the others, reached through fields and callers, by guards.
     reachable = [r for r in flow.releases if r.checked or (
-        not contradicts(call.guards, r.guards) and not _other_pin_branch(r, pinned, catalog))]
+        not contradicts(call.guards, r.guards))]
     # The lifetime release first: an unwind release is never "the" release a message cites.
     reachable.sort(key=lambda r: r.unwind)
     evidence = {u.evidence for u in flow.uses}
@@ -247,21 +248,6 @@ def _firm(r: Release) -> bool:
     a caller. Releases matched only by field name (the same ``->folios`` may hold page-cache
     folios elsewhere in the file) can confirm a conversion, never accuse one."""
     return not r.by_field_name
-
-
-def _other_pin_branch(r: Release, pinned: bool, catalog: Catalog) -> bool:
-    """The release sits on the branch for the other kind of reference, by a pinned-flag
-    test: ``if (ap->args.is_pinned) unpin... else folio_put()``,
-    ``if (bio_flagged(bio, BIO_PAGE_PINNED))``, ``if (iov_iter_extract_will_pin(i))``, or
-    the reverse, ``if (iov_iter_is_kvec(iter)) put_page()`` (kernel pages: no pin)."""
-    for g in r.guards:
-        if catalog.pin_flag.search(g.cond) or catalog.not_pinned_flag.search(g.cond):
-            says_pinned = (g.value == "true") != bool(catalog.not_pinned_flag.search(g.cond))
-            if r.kind == "get" and pinned and not says_pinned:
-                return True
-            if r.kind == "pin" and not pinned and says_pinned:
-                return True
-    return False
 
 
 def _physical(flow: Flow, catalog: Catalog) -> str:
