@@ -26,7 +26,11 @@ The model is deliberately simple and flow-insensitive within a function:
 * for an extraction, whether its iterator is kernel-backed (``kernel_iterator``).
 
 Known limits: no path sensitivity beyond ``Guard`` (branch conditions compared by text);
-name reuse for unrelated values inside one function over-approximates the aliases.
+name reuse for unrelated values inside one function over-approximates the aliases. Where
+``dataflow`` can see (the site's function, the helpers it calls, same-file callers of a
+function handing the pages back), its path-by-path verdicts override these releases
+(``analyse.with_paths``); what is left here is the long-range part (struct fields,
+file-scope variables, callbacks, other files' functions) that summaries will replace.
 """
 
 from __future__ import annotations
