@@ -99,6 +99,28 @@ def test_whole_tree_summary() -> None:
         "converted"}
 
 
+def test_a_caller_that_forgets_the_pages_it_was_handed() -> None:
+    # io_sqe_buffer_register(): io_pin_pages() succeeds, then kvmalloc() of imu fails and
+    # "goto done" frees imu and the pages array but never unpins (6.12 unpins there).
+    (site,) = sites("io_uring/rsrc.c", "io_pin_pages", "pin_user_pages")
+    assert "GUP106" in site["rules"]
+    assert {k["function"] for k in site["leaks"]} == {"io_sqe_buffer_register"}
+    assert "in its caller io_sqe_buffer_register()" in " ".join(
+        f["message"] for f in site["findings"])
+
+
+def test_refuted_leaks_stay_quiet() -> None:
+    # siw_umem_get(): every chunk array is stored in umem->page_chunk[i].plist before it
+    # is filled, and siw_umem_release() unpins umem->num_pages of them on every failure.
+    # via_lock_all_dma_pages(): the object records dr_via_pages_locked before the error
+    # return, and the caller's via_free_sg_info() unpins.
+    for path, function, api in (
+            ("drivers/infiniband/sw/siw/siw_mem.c", "siw_umem_get", "pin_user_pages"),
+            ("drivers/gpu/drm/via/via_dri1.c", "via_lock_all_dma_pages", "pin_user_pages_fast")):
+        for site in sites(path, function, api):
+            assert "GUP106" not in site["rules"], (path, function, site["leaks"])
+
+
 # Files whose most specific MAINTAINERS section is compared with get_maintainer.pl's.
 MAINTAINED = ["fs/fuse/file.c", "block/bio.c", "fs/smb/client/file.c",
               "drivers/gpu/drm/radeon/radeon_ttm.c", "kernel/events/uprobes.c",
