@@ -102,6 +102,7 @@ class Catalog:
     zeroing: frozenset[str] = frozenset()  # kzalloc: fields read 0 until assigned
     addresses: frozenset[str] = frozenset()  # page_address(page): the page's address
     physical: frozenset[str] = frozenset()  # page_to_phys(page): a device may use it
+    device_address: frozenset[str] = frozenset()  # page_to_pfn, PFN_PHYS: handed over
     dirty_unlocked: frozenset[str] = frozenset()  # set_page_dirty() without the page lock
 
     @property
@@ -203,4 +204,5 @@ def load() -> Catalog:
                    frozenset(apis["alloc"]["names"]), frozenset(apis["alloc"]["zeroing"]),
                    frozenset(apis["address"]["names"]),
                    frozenset(apis["address"]["physical"]),
+                   frozenset(apis["address"]["device"]),
                    frozenset(apis["dirtying"]["unlocked"]))

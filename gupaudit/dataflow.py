@@ -88,6 +88,7 @@ class State(NamedTuple):
     copies: frozenset[str] = frozenset()  # paths that point to the array the site fills
     pending: str | None = None  # the class of the value the wrapper call just returned
     late: bool = False  # lent to a callee outside the unit in the path's way out
+    addrs: frozenset[str] = frozenset()  # paths holding a pfn or physical address of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +335,8 @@ def _key(st: State) -> tuple:
 def _join(a: State, b: State) -> State:
     return replace(a, counts=a.counts | b.counts, aliases=a.aliases | b.aliases,
                    owners=a.owners | b.owners, events=a.events | b.events,
-                   lent=a.lent or b.lent, copies=a.copies | b.copies, late=a.late or b.late)
+                   lent=a.lent or b.lent, copies=a.copies | b.copies, late=a.late or b.late,
+                   addrs=a.addrs | b.addrs)
 
 
 def _under(p: str, a: str) -> bool:
@@ -880,9 +882,24 @@ class _Run:
         if any(self.holds(a, st) or (path_of(a) in st.owners) or self._beside(a, st)
                for a in c.args):
             return [replace(st, escaped=st.escaped or f"handed to {name or 'a pointer'}()")]
+        if any(self._address(a, st) for a in c.args):
+            # map(pfn) / memory_failure(pfn, MF_COUNT_INCREASED): by address, for keeps
+            callee = name or "a pointer"
+            return [replace(st, escaped=st.escaped or f"handed by address to {callee}()")]
         if any(self.carries(a, st) for a in c.args):
             return [replace(st, lent=True, late=True)]  # a callee we cannot see may keep them
         return [st]
+
+    def _address(self, a: ir.Expr, st: State) -> bool:
+        """A pfn or physical address of the pages: page_to_pfn(page), PFN_PHYS(pfn), or a
+        path the path stored one in."""
+        match a:
+            case ir.Call(name=n, args=args) if n in self.cat.device_address:
+                return any(self.carries(x, st) or self._address(x, st) for x in args)
+            case ir.Binary(left=left, right=r):
+                return self._address(left, st) or self._address(r, st)
+        p = path_of(a)
+        return p is not None and p in st.addrs
 
     def _beside(self, a: ir.Expr, st: State) -> bool:
         """``&obj->ref`` where ``obj->pages`` holds the pages: the callee reaches the whole
@@ -1006,6 +1023,9 @@ class _Run:
             # dma->nr_pages = got, or vsg->state = LOCKED in the object the pages went
             # into: whoever tears it down is told what it holds.
             st = replace(st, count_kept=True)
+        if st.take == "held" and tp is not None and a.op == "=" and \
+                isinstance(target, ir.Name) and self._address(a.value, st):
+            st = replace(st, addrs=st.addrs | {tp})  # map_pfn = page_to_pfn(pages[0])
         if st.take != "none" and tp is not None and a.op == "=":
             if self.carries(a.value, st) or self.holds(a.value, st):
                 st = replace(st, aliases=st.aliases | {tp}) if self.carries(a.value, st) \
@@ -1413,7 +1433,11 @@ class _Run:
         functions of the unit it calls (their summaries say whether they do)."""
         out: dict[int, list[ir.Call]] = {}
         for head, body in self.g.loops.items():
-            calls = [c for j in sorted(body) for c in self.g.nodes[j].effects
+            # Only what every trip through the body does: a release on an unwind inside
+            # the loop (if (ret < 0) { unpin(...); return ret; }) never reaches the next
+            # trip, so it is not how the loop treats each page.
+            back = self._reaching(head, body)
+            calls = [c for j in sorted(body & back) for c in self.g.nodes[j].effects
                      if isinstance(c, ir.Call) and (
                          (c.name in self.cat.release and c.name not in self.an.defined)
                          or (c.name in self.cat.containers and c.name not in self.an.defined)
@@ -1422,6 +1446,22 @@ class _Run:
             if calls:
                 out[head] = calls
         return out
+
+    def _reaching(self, head: int, body: frozenset[int]) -> frozenset[int]:
+        """The nodes of a loop's body from which its head is reached inside the loop."""
+        preds: dict[int, list[int]] = {}
+        for i in body | {head}:
+            for j, _ in self.g.nodes[i].succ:
+                if j in body or j == head:
+                    preds.setdefault(j, []).append(i)
+        seen: set[int] = set()
+        work = [head]
+        while work:
+            for i in preds.get(work.pop(), ()):
+                if i not in seen and i in body:
+                    seen.add(i)
+                    work.append(i)
+        return frozenset(seen)
 
     def _loop_exit(self, head: int, st: State) -> State:
         """Leaving a loop whose body releases the pages one by one: the array is released
