@@ -432,10 +432,21 @@ class Analysis:
     def site(self, fn: Func, call_line: int, call_column: int, family: Family,
              pages_arg: int | str, asked_arg: int | None) -> PathFacts | None:
         """The path facts of the acquisition at (line, column) of ``fn``; None if the
-        call is not in its CFG (a body the lowering could not read)."""
+        call is not in its CFG (a body the lowering could not read), or its code is nested
+        deeper than the analysis recurses: the site keeps the verdict ``flow`` gives."""
+        try:
+            return self._site(fn, call_line, call_column, family, pages_arg, asked_arg)
+        except RecursionError:
+            return None
+
+    def _site(self, fn: Func, call_line: int, call_column: int, family: Family,
+              pages_arg: int | str, asked_arg: int | None) -> PathFacts | None:
         site = self._find_call(fn.cfg, call_line, call_column)
         if site is None:
             return None
+        if isinstance(pages_arg, int) and (pages_arg >= len(site.args)
+                                           or path_of(site.args[pages_arg]) is None):
+            return None  # the pages argument is not a place (garbled by an #ifdef?)
         asked = None
         if asked_arg is not None and asked_arg < len(site.args):
             asked = _int(site.args[asked_arg])
@@ -452,6 +463,13 @@ class Analysis:
         """The path facts of a caller of a function that hands the pages back: the call at
         (line, column) of ``fn`` acts as the acquisition, holding the pages on the paths
         where the callee's returned value says it did (``outcomes``)."""
+        try:
+            return self._caller(fn, call_line, call_column, family, back, outcomes)
+        except RecursionError:
+            return None
+
+    def _caller(self, fn: Func, call_line: int, call_column: int, family: Family,
+                back: int | str, outcomes: tuple[Handed, ...]) -> PathFacts | None:
         site = self._find_call(fn.cfg, call_line, call_column)
         if site is None:
             return None
@@ -592,6 +610,8 @@ class _Run:
         self.defs = fn.defs
         self._canon: dict[int, tuple[ir.Expr, str]] = {}
         self._per: dict[tuple, tuple] = {}
+        self._nterms: dict[int, tuple[ir.Expr, int]] = {}
+        self._trips: dict[int, list[int]] = {}  # loop head -> the nodes of every trip
         self.out = Outcome()
         if fn.facts is None:  # what does not depend on the run: once per function
             fn.facts = (self._fresh_locals(), self._origins(),
@@ -777,8 +797,11 @@ class _Run:
             _under(o, p) or _under(p, o) for o in st.owners)
 
     def _nonlocal_path(self, p: str) -> bool:
-        """A field path whose object is not one this function allocated."""
-        return _base(p) not in self.fresh
+        """A field path whose object is not one this function allocated or declared (a
+        struct on the stack: ``b.pages``)."""
+        base = _base(p)
+        on_stack = base in self.g.locals and "." in p and "->" not in p  # b.pages, b.x.y
+        return base not in self.fresh and not on_stack
 
     def _nonlocal(self, target: ir.Expr) -> bool:
         """A store whose storage outlives the function: a field of an object not allocated
@@ -789,9 +812,9 @@ class _Run:
         base = _base(p)
         if isinstance(target, ir.Name):
             return base not in self.g.locals and base not in self.g.params
-        if base in self.fresh:
-            return False
-        return True
+        if isinstance(target, ir.Unary) and target.op == "*":
+            return base not in self.fresh  # *out = ...: through a pointer
+        return self._nonlocal_path(p)
 
     def call(self, c: ir.Call, st: State) -> list[State]:
         for a in c.args:  # f(&x) may write x: what the path knew of it goes
@@ -924,7 +947,8 @@ class _Run:
 
     def _acquire(self, st: State) -> State:
         counts = ALL_COUNTS - ({"part"} if self.asked == 1 else set())
-        if st.take == "held" and not st.escaped and not st.count_kept:
+        if st.take == "held" and not st.escaped and not st.count_kept \
+                and st.counts & HELD_COUNTS:
             counts |= {"more"}  # again, in a loop: the earlier pages are still ours
         aliases: frozenset[str] = frozenset()
         escaped = ""
@@ -1200,7 +1224,8 @@ class _Run:
             return True
         if st.count is not None and ir.show(e) == st.count:
             return True
-        return isinstance(e, ir.Name) and self.defs.get(e.id) is self.site
+        return self.site is not None and isinstance(e, ir.Name) and \
+            self.defs.get(e.id) is self.site
 
     def _mentions_count(self, e: ir.Expr, st: State) -> bool:
         match e:
@@ -1348,6 +1373,8 @@ class _Run:
             return self.refine(self.defs[e.id], value, st, persist)
         if isinstance(e, ir.Unary) and e.op == "!":
             return self.refine(e.arg, not value, st, persist)
+        if isinstance(e, ir.Binary) and e.op in ("&&", "||") and self._terms(e) > 12:
+            return [self._fact(e, value, st) if persist else st]  # too long to split
         if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
             if (e.op == "&&") == value:  # a && b true / a || b false: both sides known
                 return [t for s in self.refine(e.left, value, st, persist)
@@ -1358,6 +1385,21 @@ class _Run:
                     for t in self.refine(e.right, value, s, persist)]
             return list(dict.fromkeys(out))
         return [s for s in (self._refine_atom(e, value, st, persist),) if s is not None]
+
+    def _terms(self, e: ir.Expr) -> int:
+        """How many terms a chain of && / || has (cached)."""
+        got = self._nterms.get(id(e))
+        if got is None or got[0] is not e:
+            work, count = [e], 0
+            while work:
+                x = work.pop()
+                if isinstance(x, ir.Binary) and x.op in ("&&", "||"):
+                    work += [x.left, x.right]
+                else:
+                    count += 1
+            got = (e, count)
+            self._nterms[id(e)] = got
+        return got[1]
 
     def _refine_atom(self, e: ir.Expr, value: bool, st: State, persist: bool) -> State | None:
         per = self._per_count(e, st)
@@ -1466,8 +1508,10 @@ class _Run:
     def _loop_exit(self, head: int, st: State) -> State:
         """Leaving a loop whose body releases the pages one by one: the array is released
         (the body ran once per page; when it ran zero times there was none to release)."""
-        if st.take != "held" or head not in self.loop_releases:
+        if st.take != "held":
             return st
+        if head not in self.loop_releases:
+            return self._trip_hands_over(head, st)
         extra = set(st.aliases)
         macro = self.g.nodes[head].expr
         if isinstance(macro, ir.Call) and macro.name in self.cat.iterators:
@@ -1494,6 +1538,28 @@ class _Run:
                 gone = [s for s in self._enter(c, probe) or () if s.take == "gone"]
                 if gone:  # siw_free_plist(&umem->chunk[i], ...) once per chunk
                     return replace(gone[0], aliases=st.aliases, owners=st.owners)
+        return self._trip_hands_over(head, st)
+
+    def _trip_hands_over(self, head: int, st: State) -> State:
+        """A body that hands each page over (buf.page = pages[i]; add_to_pipe(pipe, &buf)):
+        one trip's effects, in order, on a copy of the state; if it hands them over, the
+        loop did (it ran once per page; when it ran zero times there was none)."""
+        if st.escaped:
+            return st
+        trip_nodes = self._trips.get(head)
+        if trip_nodes is None:
+            body = self.g.loops[head]
+            trip_nodes = sorted(body & self._reaching(head, body))
+            self._trips[head] = trip_nodes
+        trip = st
+        for j in trip_nodes:
+            got = self.apply(self.g.nodes[j].effects, trip)
+            if not got:
+                return st
+            # a helper's outcomes: it keeps the page, or drops it (add_to_pipe())
+            trip = next((g for g in got if g.escaped or g.take == "gone"), got[0])
+        if trip.escaped or trip.take == "gone":
+            return replace(st, escaped=trip.escaped or "released trip by trip")
         return st
 
     def _enter(self, c: ir.Call, st: State) -> list[State] | None:
@@ -1560,6 +1626,10 @@ class _Run:
             e = _rename(text, plain, blocked)
             if isinstance(v, bool) and e in env and (env[e] != "zero") != v:
                 return None  # the helper tests a flag whose value the caller set
+            k = _int(ir.Const(t)) if t not in ("true", "false", "NULL") else (
+                1 if t == "true" else 0)
+            if isinstance(v, bool) and k is not None and (k != 0) != v:
+                return None  # drop(pages, n, false): the helper's "if (really)" is false
             if t in known and known[t] != v:
                 if _compatible(known[t], v):
                     continue
