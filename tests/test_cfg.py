@@ -68,3 +68,17 @@ def test_statement_expressions_and_scoped_guards_run_their_statements() -> None:
                "scoped_guard(mutex, &d->lock) { b(); } return r; }")
     assert _reaches(g, _node(g, "a()"), _node(g, "b()"))
     assert not _reaches(g, _node(g, "b()"), _node(g, "b()"))  # once, not a loop
+
+
+def test_code_nested_deeper_than_the_analysis_recurses_keeps_its_site() -> None:
+    from gupaudit import analyse, era
+    arms = "".join(f" else if (k == {i}) k = {i + 1};" for i in range(1, 1500))
+    src = ("static int deep(unsigned long uaddr, int n, struct page **pages, int k)\n{\n"
+           "\tint got = pin_user_pages_fast(uaddr, n, 0, pages);\n"
+           "\tif (got != n) { if (got > 0) unpin_user_pages(pages, got); return -EFAULT; }\n"
+           f"\tif (k == 0) k = 1;{arms}\n"
+           "\tunpin_user_pages(pages, n);\n\treturn k;\n}\n").encode()
+    found, warning = analyse.analyse_bytes(("drivers/x/deep.c", src,
+                                            era.newest(load()), frozenset()))
+    assert warning is None
+    assert [(s.function, s.status.value) for s in found] == [("deep", "converted")]
