@@ -42,6 +42,7 @@ class AcquireApi:
     by_argc: dict[int, dict[str, int]]
     count: int | None = None  # the argument with the number of pages asked for
     longterm: bool = False  # FOLL_LONGTERM implied by the API (get_user_pages_longterm)
+    folios: bool = False  # it fills a folio array (memfd_pin_folios)
 
     def count_arg(self, argc: int) -> int | None:
         return self.by_argc.get(argc, {}).get("count", self.count)
@@ -169,6 +170,7 @@ def load() -> Catalog:
             by_argc={int(k): v for k, v in rec.get("by_argc", {}).items()},
             count=rec.get("count"),
             longterm=rec.get("longterm", False),
+            folios=rec.get("folios", False),
         )
     release = {
         name: ReleaseApi(name, rec["kind"], rec.get("arg", 0), rec.get("batch", False),

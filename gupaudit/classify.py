@@ -169,8 +169,9 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     if flow.leaks and status is not Status.GUP_OK:
         line, why, leaving = flow.leaks[0]
         where = "" if leaving == function else f"in its caller {leaving}(): "
-        extra["GUP106"] = (line, where + _LEAK_WHY[why], "unpin_user_pages(pages, got)"
-                           if pinned else "put_page() each page taken")
+        release = ("unpin_folios(folios, got)" if api.folios else
+                   "unpin_user_pages(pages, got)" if pinned else "put_page() each page taken")
+        extra["GUP106"] = (line, where + _LEAK_WHY[why], release)
     device = evidence & {"dma", "dio"}
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
             and family in (Family.GET, Family.PIN) and flags_complete
