@@ -770,6 +770,8 @@ class _Run:
 
     def carries(self, e: ir.Expr | None, st: State) -> bool:
         """Whether a value holds the pages (or one of them, or an object holding them)."""
+        if not st.aliases and not st.owners and not st.valued:
+            return False  # nothing holds them yet (the paths before the acquisition)
         match e:
             case ir.Ternary(then=t, other=o):
                 return self.carries(t, st) or self.carries(o, st)
@@ -785,7 +787,8 @@ class _Run:
             case ir.Assign(value=v):
                 return self.carries(v, st)
         p = path_of(e)
-        return p is not None and any(_under(p, a) for a in st.aliases | st.owners)
+        return p is not None and (any(_under(p, a) for a in st.aliases)
+                                  or any(_under(p, a) for a in st.owners))
 
     def holds(self, e: ir.Expr | None, st: State) -> bool:
         """Whether a value is an object some of whose fields hold the pages (``obj`` when
