@@ -22,7 +22,7 @@ from functools import cache
 from gupaudit import catalog as catalog_mod
 from gupaudit.classify import classify
 from gupaudit.dataflow import Analysis, Func, PathFacts
-from gupaudit.flow import Tracer, flag_values
+from gupaudit.flow import Tracer, field_of, flag_values
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Family, Flow, Function, Release, Site, SourceFile
@@ -130,8 +130,7 @@ def with_paths(flow: Flow, facts: PathFacts, function: str, caller: str = "",
             releases.append(r)
         elif key in facts.earlier and not r.via:
             # Released through the field on a later call: as firm as the field is.
-            kind = "owned field" if any(n.endswith(tuple("->" + o for o in flow.owned))
-                                        for n in flow.names) else "field"
+            kind = "owned field" if field_of(facts.earlier[key]) in flow.owned else "field"
             releases.append(dataclasses.replace(r, via=f"{kind} in {r.function}"))
         elif key in met:
             releases.append(dataclasses.replace(r, checked=True,

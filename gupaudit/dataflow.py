@@ -145,7 +145,7 @@ class PathFacts:
     # Releases of lasting storage (a field of the caller's object, a file-scope variable)
     # met before the pages were stored there: ``if (vm->page) unpin(vm->page); vm->page =
     # page;`` releases the pages an earlier call stored, which may be these.
-    earlier: frozenset[tuple[str, int]] = frozenset()
+    earlier: dict[tuple[str, int], str] = field(default_factory=dict)  # -> path released
     # Where the function hands the pages back to its callers ("return", or the index of
     # the parameter whose array holds them), and per exit (pages held?, value returned):
     # a caller that tests the value knows which of its paths hold them.
@@ -480,8 +480,8 @@ class Analysis:
 
     def _facts(self, out: Outcome, fn: Func, caller: bool = False) -> PathFacts:
         success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
-        earlier = frozenset(key for key, p in out.unheld if key not in out.met
-                            and any(_under(p, q) for q in out.stored))
+        earlier = {key: p for key, p in sorted(out.unheld) if key not in out.met
+                   and any(_under(p, q) for q in out.stored)}
         back = _handback(out, fn.cfg.params)
         params = fn.cfg.params
         outcomes = tuple(sorted({(_hands_back(x), x.result, _outs(x.state, params))

@@ -465,15 +465,12 @@ class _Lowerer:
         value = self.expr(n.child_by_field_name("condition"))
         body = n.child_by_field_name("body")
         cases: list[Case] = []
-        loose: list[ts.Node] = []  # statements before the first case: unreachable
-        for c in (body.named_children if body is not None else ()):
-            if c.type == "case_statement":
+        for c in (body.named_children if body is not None else ()):  # statements before
+            if c.type == "case_statement":                            # a case: unreachable
                 v = c.child_by_field_name("value")
                 stmts = [x for x in c.named_children if x != v and x.type != "comment"]
                 cases.append(Case((self.expr(v),) if v is not None else (),
                                   self.block(stmts).stmts, _line(c)))
-            else:
-                loose.append(c)
         return Switch(value, tuple(cases), _line(n))
 
     def declaration(self, n: ts.Node) -> Stmt:
