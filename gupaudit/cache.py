@@ -28,7 +28,7 @@ from typing import Any
 
 from gupaudit import __version__
 from gupaudit.catalog import resource
-from gupaudit.model import Family, Guard, Release, Site, Status, Use
+from gupaudit.model import Family, Release, Site, Status, Use
 
 SCHEMA = 1
 
@@ -72,8 +72,7 @@ def _site_from(d: dict[str, Any]) -> Site:
     d = dict(d)
     d["family"] = Family(d["family"])
     d["status"] = Status(d["status"])
-    d["releases"] = tuple(Release(**{**r, "guards": tuple(Guard(**g) for g in r["guards"])})
-                          for r in d["releases"])
+    d["releases"] = tuple(Release(**r) for r in d["releases"])
     d["uses"] = tuple(Use(**u) for u in d["uses"])
     for key in ("rules", "escapes", "names", "owned"):
         d[key] = tuple(d[key])

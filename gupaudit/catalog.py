@@ -87,7 +87,7 @@ class Catalog:
     rules: dict[str, Rule]
     accessors: frozenset[str]
     neutral: frozenset[str]
-    not_pinned_flag: re.Pattern[str]
+    not_pinned_flags: frozenset[str]  # MSG_SPLICE_PAGES: flags & it says kernel-backed
     notifier_file: re.Pattern[str]
     skip_dirs: frozenset[str]
     kernel_iter: dict[str, int]  # iov_iter set-up call -> iterator argument (kernel memory)
@@ -105,6 +105,8 @@ class Catalog:
     physical: frozenset[str] = frozenset()  # page_to_phys(page): a device may use it
     device_address: frozenset[str] = frozenset()  # page_to_pfn, PFN_PHYS: handed over
     dirty_unlocked: frozenset[str] = frozenset()  # set_page_dirty() without the page lock
+    dma_directions: frozenset[str] = frozenset()  # DMA_TO_DEVICE ...
+    device_writes: frozenset[str] = frozenset()  # ... of which the device writes the pages
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -193,7 +195,7 @@ def load() -> Catalog:
     return Catalog(acquire, release, use, containers, iterators,
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
-                   re.compile(apis["iter_backing"]["not_pinned"]),
+                   frozenset(apis["iter_backing"]["not_pinned_flags"]),
                    re.compile(apis["notifier"]["file_pattern"]),
                    frozenset(apis["discover"]["skip_dirs"]),
                    dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]),
@@ -207,4 +209,6 @@ def load() -> Catalog:
                    frozenset(apis["address"]["names"]),
                    frozenset(apis["address"]["physical"]),
                    frozenset(apis["address"]["device"]),
-                   frozenset(apis["dirtying"]["unlocked"]))
+                   frozenset(apis["dirtying"]["unlocked"]),
+                   frozenset(apis["dma"]["directions"]),
+                   frozenset(apis["dma"]["device_writes"]))

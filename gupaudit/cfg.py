@@ -27,6 +27,7 @@ class Node:
     line: int = 0
     succ: list[tuple[int, Edge]] = field(default_factory=list)
     effects: list[ir.Expr] = field(default_factory=list)  # ir.effects(expr), once
+    flat: list[ir.Expr] = field(default_factory=list)  # ... with ternary arms spelled out
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Cfg:
     loops: dict[int, frozenset[int]] = field(default_factory=dict)
     entry: int = 0
     exit: int = 1
+    types: dict[str, str] = field(default_factory=dict)  # params and locals: struct tag
 
 
 
@@ -49,7 +51,8 @@ class _Builder:
         self.loops: dict[int, frozenset[int]] = {}
 
     def new(self, kind: str, expr: ir.Expr | None = None, line: int = 0) -> int:
-        self.nodes.append(Node(kind, expr, line, effects=ir.effects(expr)))
+        effects = ir.effects(expr)
+        self.nodes.append(Node(kind, expr, line, effects=effects, flat=ir.flat(effects)))
         return len(self.nodes) - 1
 
     def link(self, frm: list[tuple[int, Edge]], to: int) -> None:
@@ -60,6 +63,28 @@ class _Builder:
         if name not in self.labels:
             self.labels[name] = self.new("join")
         return self.labels[name]
+
+    def condition(self, c: ir.Expr | None, frm: list[tuple[int, Edge]], line: int
+                  ) -> tuple[list[tuple[int, Edge]], list[tuple[int, Edge]]]:
+        """Branch nodes for an ``if`` condition after ``frm``: its (true, false) edges. A
+        ``&&`` or ``||`` whose right side does something (``!ro && get_page(&p)``) is
+        evaluated as C does, one operand after the other, so each path knows which ran."""
+        match c:
+            case ir.Binary(op="&&", left=left, right=r) if ir.effects(r):
+                t1, f1 = self.condition(left, frm, line)
+                t2, f2 = self.condition(r, t1, line)
+                return t2, f1 + f2
+            case ir.Binary(op="||", left=left, right=r) if ir.effects(r):
+                t1, f1 = self.condition(left, frm, line)
+                t2, f2 = self.condition(r, f1, line)
+                return t1 + t2, f2
+            case ir.Unary(op="!", arg=a) if isinstance(a, ir.Binary) and \
+                    a.op in ("&&", "||") and ir.effects(a.right):
+                t, f = self.condition(a, frm, line)
+                return f, t
+        n = self.new("branch", c, line)
+        self.link(frm, n)
+        return [(n, True)], [(n, False)]
 
     def build(self, s: ir.Stmt, frm: list[tuple[int, Edge]],
               brk: list[tuple[int, Edge]] | None, cont: int | None
@@ -74,12 +99,15 @@ class _Builder:
                 n = self.new("eval", e, line)
                 self.link(frm, n)
                 return [(n, None)]
-            case ir.If(cond=c, then=t, other=o, line=line):
-                n = self.new("branch", c, line)
-                self.link(frm, n)
-                out = self.build(t, [(n, True)], brk, cont)
-                out += self.build(o, [(n, False)], brk, cont) if o is not None else [(n, False)]
-                return out
+            case ir.If():
+                out: list[tuple[int, Edge]] = []
+                arm: ir.Stmt | None = s
+                while isinstance(arm, ir.If):  # an else-if chain, in a loop
+                    true, false = self.condition(arm.cond, frm, arm.line)
+                    out += self.build(arm.then, true, brk, cont)
+                    frm = false
+                    arm = arm.other
+                return out + (self.build(arm, frm, brk, cont) if arm is not None else frm)
             case ir.Switch(value=v, cases=cases, line=line):
                 n = self.new("switch", v, line)
                 self.link(frm, n)
@@ -161,7 +189,30 @@ def build(body: ir.Body) -> Cfg:
             b.nodes[n].succ.append((b.labels[name], None))
         else:
             b.nodes[n].succ.append((1, None))  # a label we could not see: leave the function
-    return Cfg(b.nodes, body.params, body.locals, body.pointers, b.loops)
+    return Cfg(b.nodes, body.params, body.locals, body.pointers, b.loops, types=body.types)
+
+
+def conditions_at(g: Cfg, target: int) -> list[tuple[ir.Expr, bool]]:
+    """The branch outcomes every path from the entry to node ``target`` takes: a forward
+    must-analysis (the outcomes on a node's way in are those of all its predecessors'
+    ways out, intersected). ``if (flags & X) extract(...)`` and ``if (!(flags & X))
+    return; extract(...)`` both give (flags & X, True)."""
+    into: dict[int, frozenset[tuple[int, bool]]] = {g.entry: frozenset()}
+    work = [g.entry]
+    while work:
+        i = work.pop()
+        n = g.nodes[i]
+        for j, edge in n.succ:
+            out = into[i]
+            if n.kind == "branch" and isinstance(edge, bool) and n.expr is not None:
+                out = out | {(i, edge)}
+            old = into.get(j)
+            new = out if old is None else old & out
+            if new != old:
+                into[j] = new
+                work.append(j)
+    return [(g.nodes[i].expr, edge) for i, edge in sorted(into.get(target, ()))
+            if g.nodes[i].expr is not None]
 
 
 class Lazy:

@@ -17,28 +17,21 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
   exec/uprobes pattern the core kernel keeps on plain GUP: gup-ok, medium confidence;
   released only through a struct field (kept for later), it is case 5.
   For iov_iter sites any data use is I/O on the iterator's memory: unconverted.
-* Releases in the site's function and the helpers it calls were decided on the paths of
-  their CFGs (``dataflow``: a release reached on no path with the pages held is gone from
-  the flow). The others, reached through struct fields and callers by ``flow``, are
-  reachable unless their branch contradicts the acquisition's (``Guard`` text). A release
-  found only by struct-field name confirms a conversion but never makes a mismatch.
+* Every release of the flow was met on a path of some CFG with the pages held (``flow``,
+  ``dataflow``): a release reached on no such path is not in it. A release found only by
+  struct-field name confirms a conversion but never makes a mismatch.
 """
 
 from __future__ import annotations
 
 from gupaudit.catalog import AcquireApi, Catalog
-from gupaudit.model import Call, Era, Family, Flow, Guard, Release, Site, Status, Use
+from gupaudit.model import Call, Era, Family, Flow, Release, Site, Status, Use
 
 _PIN_KINDS = {Family.PIN, Family.ITER_EXTRACT}
 _DATA_EVIDENCE = {"dma", "dio", "map"}
 _LEAK_WHY = {"partial": "fewer pages than asked were taken",
              "error": "a later step failed",
              "inconsistent": "other paths release them, this one does not"}
-
-
-def contradicts(a: tuple[Guard, ...], b: tuple[Guard, ...]) -> bool:
-    """True when two statements sit on exclusive branches of the same condition."""
-    return any(x.excludes(y) for x in a for y in b)
 
 
 def targets(api: AcquireApi, era: Era, dirty: bool) -> tuple[str, str]:
@@ -65,12 +58,9 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     ``flags_complete``: False when part of them comes from outside the function."""
     family = api.family
     pinned = family in _PIN_KINDS
-    # Releases the dataflow decided (the site's function and the helpers it enters) are
-    # reachable by construction; the others, reached through fields and callers, by guards.
-    reachable = [r for r in flow.releases if r.checked or (
-        not contradicts(call.guards, r.guards))]
-    # The lifetime release first: an unwind release is never "the" release a message cites.
-    reachable.sort(key=lambda r: r.unwind)
+    # Every release of the flow was met on a path with the pages held. The lifetime
+    # release first: an unwind release is never "the" release a message cites.
+    reachable = sorted(flow.releases, key=lambda r: r.unwind)
     evidence = {u.evidence for u in flow.uses}
     dirty = "dirty" in evidence
     acq_target, rel_target = targets(api, era, dirty)
@@ -162,7 +152,10 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                  and not catalog.release[r.api].batch]  # one page a call, in a loop
         if loops:
             rules.append(("GUP105", loops[0]))
-    unlocked = [u for u in flow.uses if u.api in catalog.dirty_unlocked]
+    # A use found by struct-field name only (the same ->mem may be another struct's) can
+    # say what the pages are for, never make a finding on its own.
+    firm_uses = [u for u in flow.uses if not u.by_field_name]
+    unlocked = [u for u in firm_uses if u.api in catalog.dirty_unlocked]
     if unlocked and "lock" not in evidence:
         rules.append(("GUP104", None))
     extra: dict[str, tuple[int, str, str]] = {}  # rule -> (line, detail, target)
@@ -182,8 +175,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     if family is Family.ITER_GET and device and era.has_extract:
         extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")
     written = bool(flags and "FOLL_WRITE" in flags) and (
-        "map" in evidence or any(u.direction in ("DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL")
-                                 for u in flow.uses))
+        "map" in evidence or any(u.direction in catalog.device_writes
+                                 for u in firm_uses))
     plain = [r for r in reachable if not catalog.release[r.api].dirty]
     if (written and plain and not dirty and len(plain) == len(reachable)
             and status is not Status.GUP_OK):

@@ -51,7 +51,7 @@ from typing import NamedTuple
 from gupaudit import ir
 from gupaudit.catalog import Catalog
 from gupaudit.cfg import Cfg, Edge
-from gupaudit.model import Family
+from gupaudit.model import Family, Use
 
 MAX_STATES = 32  # per node, before scalar values are dropped (4x: the run gives up)
 MAX_STEPS = 40000  # per run
@@ -64,6 +64,11 @@ ALL_COUNTS = frozenset({"err", "zero", "part", "full"})
 HELD_COUNTS = frozenset({"part", "full", "more"})
 _REF = {Family.GET: "get", Family.ITER_GET: "get", Family.PIN: "pin",
         Family.ITER_EXTRACT: "pin"}
+def ref_of(family: Family) -> str:
+    """The reference an API family takes: pin or get."""
+    return _REF[family]
+
+
 _ERRNO = re.compile(r"^E[A-Z0-9]+$")
 
 
@@ -122,9 +127,17 @@ class Outcome:
     examined: set[tuple[str, int]] = field(default_factory=set)
     exits: list[Exit] = field(default_factory=list)
     stored: set[str] = field(default_factory=set)  # lasting storage the pages were put in
-    unheld: set[tuple[tuple[str, int], str]] = field(default_factory=set)  # releases of
-    #                                          other pages: ((file, line), the path released)
+    unheld: set[tuple[tuple[str, int], str, str]] = field(default_factory=set)  # releases
+    #                          of other pages: ((file, line), the path released, the API)
     complete: bool = True
+    # What the paths did with the pages besides releasing them: the catalogue's uses met
+    # with the pages held, the functions outside the unit they were handed to (and
+    # "return"), and every access path that held them or an object holding them.
+    uses: dict[tuple[str, int, str], Use] = field(default_factory=dict)
+    escapes: dict[str, None] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+    callbacks: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (function,
+    #                                              the other arguments that name a place)
 
 
 @dataclass(frozen=True)
@@ -145,12 +158,23 @@ class PathFacts:
     # Releases of lasting storage (a field of the caller's object, a file-scope variable)
     # met before the pages were stored there: ``if (vm->page) unpin(vm->page); vm->page =
     # page;`` releases the pages an earlier call stored, which may be these.
-    earlier: dict[tuple[str, int], str] = field(default_factory=dict)  # -> path released
+    earlier: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)  # ->
+    #                                                            (path released, the API)
     # Where the function hands the pages back to its callers ("return", or the index of
     # the parameter whose array holds them), and per exit (pages held?, value returned):
     # a caller that tests the value knows which of its paths hold them.
-    handback: int | str | None = None
+    # "return", or (parameter index, path under it) of each place the callers find them
+    handback: tuple[tuple[int, str], ...] | str | None = None
     outcomes: tuple[Handed, ...] = ()
+    uses: tuple[Use, ...] = ()  # the catalogue's uses met with the pages held
+    escapes: tuple[str, ...] = ()  # "f()" outside the unit they were handed to, "return"
+    names: frozenset[str] = frozenset()  # every access path that held them
+    stored: frozenset[str] = frozenset()  # lasting storage they were put in
+    callbacks: frozenset[tuple[str, tuple[str, ...]]] = frozenset()  # registered:
+    #                                      (function, the other arguments naming a place)
+    # Too many paths to tell apart: the run joined every state (no conditions, no scalar
+    # values); its releases are unsure and it reports no leak.
+    coarse: bool = False
 
 
 @dataclass
@@ -165,6 +189,9 @@ class Func:
     _cfg: Cfg | None = None
     callees: frozenset[str] | None = None  # the names it calls (None: read them off the CFG)
     facts: tuple | None = None  # _Run's per-function constants (fresh, origins, ...)
+    # canonical text of a condition -> its canonical value, for renaming a helper's facts
+    # into a caller's terms structurally (``_Run.in_caller``)
+    atoms: dict[str, ir.Expr] = field(default_factory=dict)
 
     @property
     def cfg(self) -> Cfg:
@@ -175,16 +202,59 @@ class Func:
 
 def single_defs(g: Cfg) -> dict[str, ir.Expr]:
     """Locals assigned exactly once (declaration included): their value stands for them in
-    conditions, so ``bool pin = b->use_pin; if (pin)`` and ``if (b->use_pin)`` agree."""
+    conditions, so ``bool pin = b->use_pin; if (pin)`` and ``if (b->use_pin)`` agree. So
+    does a field of a parameter or local stored once with a plain value (``shm->flags =
+    flags``): a helper that tests the field tests the value (keyed by its path)."""
     seen: dict[str, list[ir.Expr | None]] = {}
-    for n in g.nodes:
-        for e in n.effects:
-            if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
-                seen.setdefault(e.target.id, []).append(e.value if e.op == "=" else None)
-            elif isinstance(e, ir.Unary) and isinstance(e.arg, ir.Name):
-                seen.setdefault(e.arg.id, []).append(None)
-    return {k: v[0] for k, v in seen.items()
-            if len(v) == 1 and v[0] is not None and k in g.locals}
+    stored_at: dict[str, int] = {}  # field path -> the node storing it
+    for i, n in enumerate(g.nodes):
+        for e in n.flat:
+            if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name | ir.Member):
+                seen.setdefault(ir.show(e.target), []).append(e.value if e.op == "=" else None)
+                stored_at.setdefault(ir.show(e.target), i)
+            elif isinstance(e, ir.Unary) and isinstance(e.arg, ir.Name | ir.Member):
+                seen.setdefault(ir.show(e.arg), []).append(None)
+            elif isinstance(e, ir.Call):  # f(&x) may write x
+                for a in e.args:
+                    if isinstance(a, ir.Unary) and a.op == "&" and \
+                            isinstance(a.arg, ir.Name | ir.Member):
+                        seen.setdefault(ir.show(a.arg), []).append(None)
+    out = {}
+    fields = {}
+    for k, v in seen.items():
+        if len(v) != 1 or v[0] is None:
+            continue
+        if k in g.locals:
+            out[k] = v[0]
+        elif _FIELD_PATH.fullmatch(k) and _base(k) in g.locals | set(g.params) and \
+                _plain(v[0]):
+            fields[k] = v[0]
+    if fields:
+        # A field read before its store holds what the caller left there: its value
+        # stands for it only if nothing reads it before (nodes are in source order).
+        read_before = {k for i, n in enumerate(g.nodes) if n.expr is not None
+                       for k in fields if i < stored_at[k] and k in ir.show(n.expr)}
+        out.update({k: v for k, v in fields.items() if k not in read_before})
+    return out
+
+
+def _plain(e: ir.Expr) -> bool:
+    """A value made of names, fields and constants only (no call, no store)."""
+    match e:
+        case ir.Name() | ir.Const():
+            return True
+        case ir.Member(base=b):
+            return _plain(b)
+        case ir.Unary(op=op, arg=a) if op in ("!", "~", "-"):
+            return _plain(a)
+        case ir.Binary(left=left, right=r):
+            return _plain(left) and _plain(r)
+    return False
+
+
+_PARAMLIKE = re.compile(r"[A-Za-z_]\w*")  # a bare name: kept through *out, not a field
+_FIELD_PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)+")
+_MACRO = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 _PATHS: dict[int, tuple[object, str | None]] = {}
@@ -293,10 +363,14 @@ def _hands_back(x: Exit) -> bool:
     its caller tears down on error)."""
     st = x.state
     return (not x.error and st.take == "held" and bool(st.counts & HELD_COUNTS)
-            and st.escaped in ("", "returned", "count returned"))
+            and (st.escaped in ("", "returned", "count returned")
+                 or st.escaped.startswith(("put into ", ACQUIRED_INTO))
+                 or (st.escaped.startswith("kept in ")
+                     and _PARAMLIKE.fullmatch(st.escaped[8:]) is not None)))
 
 
-def _handback(out: Outcome, params: tuple[str, ...]) -> int | str | None:
+def _handback(out: Outcome, params: tuple[str, ...]
+              ) -> tuple[tuple[int, str], ...] | str | None:
     """How the pages reach the callers, read off the success exits that still hold them:
     returned (the pages or an object holding them), or left in an array parameter."""
     for x in out.exits:
@@ -305,11 +379,29 @@ def _handback(out: Outcome, params: tuple[str, ...]) -> int | str | None:
             continue
         if st.escaped == "returned":
             return "return"
-        if st.escaped and st.escaped != "count returned":
+        into = _into_param(st.escaped, params)
+        if st.escaped and st.escaped != "count returned" and into is None:
             continue
-        for a in sorted(st.aliases):
-            if a in params:
-                return params.index(a)
+        # the caller's array, its sg table, its object's field (region->pages), its out
+        # parameter (*pfn = page_to_pfn(...))
+        found = sorted({(params.index(a), "") for a in st.aliases if a in params}) + (
+            [into] if into is not None else [])
+        if found:
+            return tuple(dict.fromkeys(found))
+    return None
+
+
+def _into_param(escaped: str, params: tuple[str, ...]) -> tuple[int, str] | None:
+    """The parameter (and the path under it) an exit left the pages in: "put into to",
+    "acquired into region->pages", "kept in pfn" (``*pfn = ...``; not a field, which the
+    caller's object keeps for its own teardown)."""
+    for prefix in ("put into ", ACQUIRED_INTO):
+        if escaped.startswith(prefix):
+            p = escaped[len(prefix):]
+            base = _base(p)
+            return (params.index(base), p[len(base):]) if base in params else None
+    if escaped.startswith("kept in ") and escaped[8:] in params:
+        return params.index(escaped[8:]), ""
     return None
 
 
@@ -339,7 +431,7 @@ def _join(a: State, b: State) -> State:
                    addrs=a.addrs | b.addrs)
 
 
-def _under(p: str, a: str) -> bool:
+def under(p: str, a: str) -> bool:
     """``p`` is ``a`` or a part of it (``a->x``, ``a.x``, ``a[i]``)."""
     return p == a or (p.startswith(a) and p[len(a):len(a) + 1] in ("-", ".", "["))
 
@@ -415,18 +507,22 @@ class Analysis:
     """The dataflow over the functions of one unit (a file, or a directory seen as one)."""
 
     def __init__(self, funcs: dict[str, Func], catalog: Catalog,
-                 defined: frozenset[str] = frozenset()) -> None:
+                 defined: frozenset[str] = frozenset(),
+                 handlers: dict[str, frozenset[str]] | None = None) -> None:
         self.funcs = funcs
+        # ops-table field -> the functions of the unit it is set to (.release = foo)
+        self.handlers = handlers or {}
         self.cat = catalog
         self.defined = defined  # names the unit defines itself: not the catalogue's APIs
         # per (callee, parameter paths holding the pages, reference kind)
-        self._summaries: dict[_SummaryKey, list[Exit] | None] = {}
-        self._examined: dict[_SummaryKey, set[tuple[str, int]]] = {}
-        self._met: dict[_SummaryKey, dict[tuple[str, int], Met]] = {}
+        self._summaries: dict[_SummaryKey, Outcome | None] = {}
+        self._readers: dict[tuple, Outcome | None] = {}
         self._param_atoms: dict[str, frozenset[str]] = {}
         self._may_release: dict[str, bool] = {}
         self.known = catalog.known_names()
         self._releasing = (frozenset(catalog.release) | frozenset(catalog.containers)) - defined
+        self._touching = self._releasing | (frozenset(catalog.use) - defined)
+        self._may_touch: dict[str, bool] = {}
 
     # ------------------------------------------------------------ entry points
     def site(self, fn: Func, call_line: int, call_column: int, family: Family,
@@ -453,12 +549,17 @@ class Analysis:
         run = _Run(self, fn, site, pages_arg, _REF[family], asked, depth=0, stack=(fn.name,),
                    extract=family is Family.ITER_EXTRACT)
         out = run.go(State(ref=_REF[family]))
-        if not out.complete:
-            return None  # too many paths to tell apart: no verdict from the paths
+        if not out.complete:  # too many paths to tell apart: one state per node
+            run = _Run(self, fn, site, pages_arg, _REF[family], asked, depth=0,
+                       stack=(fn.name,), extract=family is Family.ITER_EXTRACT, coarse=True)
+            out = run.go(State(ref=_REF[family]))
+            if not out.complete:
+                return None
+            return self._facts(out, fn, coarse=True)
         return self._facts(out, fn)
 
     def caller(self, fn: Func, call_line: int, call_column: int, family: Family,
-               back: int | str, outcomes: tuple[Handed, ...]
+               back: tuple[tuple[int, str], ...] | str, outcomes: tuple[Handed, ...]
                ) -> PathFacts | None:
         """The path facts of a caller of a function that hands the pages back: the call at
         (line, column) of ``fn`` acts as the acquisition, holding the pages on the paths
@@ -469,26 +570,36 @@ class Analysis:
             return None
 
     def _caller(self, fn: Func, call_line: int, call_column: int, family: Family,
-                back: int | str, outcomes: tuple[Handed, ...]) -> PathFacts | None:
+                back: tuple[tuple[int, str], ...] | str, outcomes: tuple[Handed, ...]
+                ) -> PathFacts | None:
         site = self._find_call(fn.cfg, call_line, call_column)
         if site is None:
             return None
-        run = _Run(self, fn, site, back, _REF[family], None, depth=0, stack=(fn.name,),
-                   extract=family is Family.ITER_EXTRACT, outcomes=outcomes)
-        out = run.go(State(ref=_REF[family]))
-        return self._facts(out, fn, caller=True) if out.complete else None
+        first, also = (back, ()) if isinstance(back, str) else (back[0][0], back)
+        for coarse in (False, True):
+            run = _Run(self, fn, site, first, _REF[family], None, depth=0, stack=(fn.name,),
+                       extract=family is Family.ITER_EXTRACT, outcomes=outcomes, also=also,
+                       coarse=coarse)
+            out = run.go(State(ref=_REF[family]))
+            if out.complete:
+                return self._facts(out, fn, caller=True, coarse=coarse)
+        return None
 
-    def _facts(self, out: Outcome, fn: Func, caller: bool = False) -> PathFacts:
+    def _facts(self, out: Outcome, fn: Func, caller: bool = False,
+               coarse: bool = False) -> PathFacts:
         success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
-        earlier = {key: p for key, p in sorted(out.unheld) if key not in out.met
-                   and any(_under(p, q) for q in out.stored)}
+        earlier = {key: (p, api) for key, p, api in sorted(out.unheld) if key not in out.met
+                   and any(under(p, q) for q in out.stored)}
         back = _handback(out, fn.cfg.params)
         params = fn.cfg.params
         outcomes = tuple(sorted({(_hands_back(x), x.result, _outs(x.state, params))
                                  for x in out.exits if not x.state.widened},
                                 key=str)) if back is not None else ()
         return PathFacts(frozenset(out.examined), tuple(out.met.values()), success,
-                         self._leaks(out, caller), out.complete, earlier, back, outcomes)
+                         self._leaks(out, caller), out.complete, earlier, back, outcomes,
+                         uses=tuple(out.uses.values()), escapes=tuple(out.escapes),
+                         names=frozenset(out.names), stored=frozenset(out.stored),
+                         callbacks=frozenset(out.callbacks), coarse=coarse)
 
     @staticmethod
     def _leaks(out: Outcome, caller: bool = False) -> tuple[Leak, ...]:
@@ -529,28 +640,41 @@ class Analysis:
             leaks.setdefault(line, Leak(line, why))
         return tuple(sorted(leaks.values(), key=lambda k: k.line))
 
+    def find_call(self, fn: Func, line: int, column: int) -> ir.Call | None:
+        """The call at (line, column) of ``fn``'s CFG."""
+        return self._find_call(fn.cfg, line, column)
+
     @staticmethod
     def _find_call(g: Cfg, line: int, column: int) -> ir.Call | None:
         for n in g.nodes:
-            for e in n.effects:
+            for e in n.flat:
                 if isinstance(e, ir.Call) and e.line == line and e.column == column:
                     return e
         return None
 
-    def may_release(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    def may_release(self, name: str) -> bool:
         """Whether function ``name`` calls a release or container API, itself or through
         the unit's functions it calls: only those are worth lowering for their conditions."""
-        if name not in self._may_release:
+        return self._reaches(name, self._releasing, self._may_release, frozenset())
+
+    def may_touch(self, name: str) -> bool:
+        """Whether function ``name`` calls a release, container or use API, itself or
+        through the unit's functions it calls: only those can tell where pages it reads
+        back out of storage go."""
+        return self._reaches(name, self._touching, self._may_touch, frozenset())
+
+    def _reaches(self, name: str, apis: frozenset[str], memo: dict[str, bool],
+                 seen: frozenset[str]) -> bool:
+        if name not in memo:
             fn = self.funcs[name]
             calls = fn.callees
             if calls is None:
-                calls = frozenset(c.name for n in fn.cfg.nodes for c in n.effects
+                calls = frozenset(c.name for n in fn.cfg.nodes for c in n.flat
                                   if isinstance(c, ir.Call))
-            direct = bool(calls & self._releasing)
-            self._may_release[name] = direct or any(
-                self.may_release(c, seen | {name}) for c in calls
+            memo[name] = bool(calls & apis) or any(
+                self._reaches(c, apis, memo, seen | {name}) for c in calls
                 if c in self.funcs and c not in seen and c != name)
-        return self._may_release[name]
+        return memo[name]
 
     def param_atoms(self, name: str) -> frozenset[str]:
         """The conditions function ``name`` tests on its parameters (cached)."""
@@ -566,23 +690,43 @@ class Analysis:
         return self._param_atoms[name]
 
     def summary(self, name: str, params: frozenset[str], ref: str, depth: int,
-                stack: tuple[str, ...]) -> tuple[list[Exit], set[tuple[str, int]],
-                                                 dict[tuple[str, int], Met]] | None:
+                stack: tuple[str, ...]) -> Outcome | None:
         """What function ``name`` does with the pages held in ``params`` (parameter names,
-        or paths under them: ``p->sgt``): the state at each of its exits."""
+        or paths under them: ``p->sgt``): the state at each of its exits, and what it met
+        on the way (releases, uses, hand-offs)."""
         key = (name, params, ref)
         if key not in self._summaries:
-            fn = self.funcs[name]
             self._summaries[key] = None  # recursion: no summary while it is computed
-            run = _Run(self, fn, None, None, ref, None, depth, stack + (name,))
-            out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS, aliases=params))
-            self._summaries[key] = out.exits if out.complete else None
-            self._examined[key] = out.examined
-            self._met[key] = out.met
-        exits = self._summaries[key]
-        if exits is None:
-            return None
-        return exits, self._examined[key], self._met[key]
+            self._summaries[key] = self.reader(name, params, ref, depth, stack + (name,),
+                                               coarse=False)
+        return self._summaries[key]
+
+    def reader(self, name: str, paths: frozenset[str], ref: str, depth: int = 0,
+               stack: tuple[str, ...] = (), coarse: bool = True,
+               valued: frozenset[tuple[int, int]] = frozenset(),
+               storage: frozenset[str] = frozenset(),
+               types: frozenset[tuple[str, str]] = frozenset()) -> Outcome | None:
+        """One run of function ``name`` from its entry with the pages held in ``paths``
+        (its parameters, for a summary), or in ``storage``: the struct fields (by name)
+        and file-scope variables it reads them back out of, with ``valued`` the calls
+        whose value is that storage (an accessor's), and ``types`` the (field, struct) it
+        is known to be in: the same field of an object of another struct type is other
+        storage. ``coarse``: when its paths are too many to tell apart, join them all."""
+        key = (name, paths, ref, valued, storage, types)
+        if storage and key in self._readers:
+            return self._readers[key]
+        out: Outcome | None = None
+        for joined in (False, True)[:1 + coarse]:
+            run = _Run(self, self.funcs[name], None, None, ref, None, depth, stack or (name,),
+                       coarse=joined, storage=storage, storage_types=types)
+            out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS, aliases=paths,
+                               valued=valued))
+            if out.complete:
+                break
+            out = None
+        if storage:
+            self._readers[key] = out
+        return out
 
 
 class _Run:
@@ -591,8 +735,20 @@ class _Run:
     def __init__(self, an: Analysis, fn: Func, site: ir.Call | None, pages_arg: int | str | None,
                  ref: str, asked: int | None, depth: int, stack: tuple[str, ...],
                  extract: bool = False,
-                 outcomes: tuple[Handed, ...] | None = None) -> None:
+                 outcomes: tuple[Handed, ...] | None = None, coarse: bool = False,
+                 storage: frozenset[str] = frozenset(),
+                 also: tuple[tuple[int, str], ...] = (),
+                 storage_types: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.an = an
+        # in a wrapper's caller: (argument, path under it) the wrapper leaves the pages in
+        self.also = also
+        # A reader run: the struct fields and file-scope variables that hold the pages
+        # wherever they are read (matched by name, not by access path).
+        self.storage = storage
+        self.storage_types: dict[str, set[str]] = {}
+        for f, t in storage_types:
+            self.storage_types.setdefault(f, set()).add(t)
+        self.coarse = coarse  # every state joined: a run that could not tell paths apart
         self.extract = extract  # an iov_iter extraction: pinned only if user-backed
         # In a caller of a wrapper: the site is the wrapper's call, and these are its exits.
         self.outcomes = outcomes
@@ -609,6 +765,8 @@ class _Run:
             fn.defs = single_defs(fn.cfg)
         self.defs = fn.defs
         self._canon: dict[int, tuple[ir.Expr, str]] = {}
+        self._in_caller: dict[tuple[str, str, int, int],
+                              tuple[str | None, ir.Expr | None]] = {}
         self._per: dict[tuple, tuple] = {}
         self._nterms: dict[int, tuple[ir.Expr, int]] = {}
         self._trips: dict[int, list[int]] = {}  # loop head -> the nodes of every trip
@@ -619,17 +777,22 @@ class _Run:
                                   if n.kind == "return" and isinstance(n.expr, ir.Name)),
                         # every release call, reached or not: those the run never reaches
                         # with the pages held are not theirs
-                        frozenset((fn.path, c.line) for n in self.g.nodes for c in n.effects
+                        frozenset((fn.path, c.line) for n in self.g.nodes for c in n.flat
                                   if isinstance(c, ir.Call) and c.name in self.cat.release
                                   and c.name not in an.defined))
         self.fresh, self.origins, self.returned, examined = fn.facts
         self.out.examined = set(examined)
         self.loop_releases = self._loop_releases()
+        self.loop_nodes = frozenset().union(*self.g.loops.values()) if self.g.loops \
+            else frozenset()
+        self.node = self.g.entry  # the node whose effects are applied
         self.relevant, self.scalars = self._relevant()
         self.known = an.known
         self.array: str | None = None  # the site's page array, before it is filled
         if site is not None and isinstance(pages_arg, int) and pages_arg < len(site.args):
             self.array = path_of(site.args[pages_arg])
+            if also and also[0][1].startswith("->") and self.array is not None:
+                self.array += also[0][1]  # wrapper(user): the pages land in user->upages
 
     # ------------------------------------------------------------ what is worth knowing
     def atoms(self, e: ir.Expr | None) -> list[str]:
@@ -666,8 +829,13 @@ class _Run:
         if self.site is None:  # a summary: conditions on parameters decide its outcomes
             params = set(self.g.params) - {""}
             rel |= {a for a in seen if set(_WORD.findall(a)) & params}
+        labelled: set[str] = set()
         for n in self.g.nodes:
-            for c in n.effects:
+            if n.kind == "branch":
+                labelled.update(self.canon(x.left) for x in _leaves(n.expr, self.cat)
+                                if _labelled(x))
+        for n in self.g.nodes:
+            for c in n.flat:
                 if isinstance(c, ir.Call) and c.name in self.an.funcs and c.name not in self.stack:
                     params = self.an.funcs[c.name].cfg.params
                     subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
@@ -675,12 +843,15 @@ class _Run:
                     plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False)
                              if p in subst}
                     for atom in self.an.param_atoms(c.name):
-                        t = _rename(atom, subst, frozenset(params) - subst.keys())
+                        t, bound = self._bound(atom, c)
                         if t is not None:
                             rel.add(t)
+                            if isinstance(bound, ir.Binary) and _labelled(bound):
+                                labelled.add(self.canon(bound.left))
                             v = _rename(atom, plain, frozenset(params) - subst.keys())
                             if v is not None and _PATH.fullmatch(v):
                                 scalars.add(v)  # its value decides the helper's path
+        self.labelled = frozenset(labelled)  # values compared with enum-like constants
         return frozenset(rel), frozenset(scalars)
 
     # ------------------------------------------------------------ driver
@@ -694,6 +865,8 @@ class _Run:
         while work:
             node, st = work.pop()
             at = seen[node]
+            if self.coarse and (st.env or st.facts or not st.widened):
+                st = replace(st, env=frozenset(), facts=frozenset(), widened=True)
             if len(at) >= MAX_STATES and _key(st) not in at:
                 # Widen: forget the scalar values, but those the function returns (its
                 # error code decides which exits are error exits).
@@ -709,6 +882,8 @@ class _Run:
                 self.out.complete = False
                 continue
             at[key] = st
+            if st.take != "none":
+                self.out.names |= st.aliases | st.owners
             steps += 1
             if steps > MAX_STEPS:
                 self.out.complete = False
@@ -718,6 +893,7 @@ class _Run:
         return self.out
 
     def step(self, i: int, st: State) -> list[tuple[int, State]]:
+        self.node = i
         n = self.g.nodes[i]
         if n.kind == "goto":
             st = replace(st, jumped=n.line, late=False) if st.take == "held" else st
@@ -758,7 +934,16 @@ class _Run:
         for x in effects:
             nxt: list[State] = []
             for s in states:
-                if isinstance(x, ir.Call):
+                if isinstance(x, ir.Ternary):  # c ? f(a) : g(b): one arm per path
+                    for arm, value in ((x.then, True), (x.other, False)):
+                        for r in self.refine(x.cond, value, s, persist=False):
+                            nxt.extend(self.apply(ir.effects(arm), r))
+                elif isinstance(x, ir.Binary):  # a && f(b): f runs where a is true
+                    runs = x.op == "&&"
+                    for r in self.refine(x.left, runs, s, persist=False):
+                        nxt.extend(self.apply(ir.effects(x.right), r))
+                    nxt.extend(self.refine(x.left, not runs, s, persist=False))
+                elif isinstance(x, ir.Call):
                     nxt.extend(self.call(x, s))
                 elif isinstance(x, ir.Assign):
                     nxt.extend(self._assign_count(x, s))
@@ -770,7 +955,7 @@ class _Run:
 
     def carries(self, e: ir.Expr | None, st: State) -> bool:
         """Whether a value holds the pages (or one of them, or an object holding them)."""
-        if not st.aliases and not st.owners and not st.valued:
+        if not st.aliases and not st.owners and not st.valued and not self.storage:
             return False  # nothing holds them yet (the paths before the acquisition)
         match e:
             case ir.Ternary(then=t, other=o):
@@ -787,8 +972,25 @@ class _Run:
             case ir.Assign(value=v):
                 return self.carries(v, st)
         p = path_of(e)
-        return p is not None and (any(_under(p, a) for a in st.aliases)
-                                  or any(_under(p, a) for a in st.owners))
+        if p is None:
+            return False
+        if any(under(p, a) for a in st.aliases) or any(under(p, a) for a in st.owners):
+            return True
+        return bool(self.storage) and st.take == "held" and self._in_storage(p)
+
+    def _in_storage(self, p: str) -> bool:
+        """Whether path ``p`` reads the storage a reader run starts from: one of the struct
+        fields (by name, whichever object: ``x->pages``, ``y->sgt.pages[i]``) or a
+        file-scope variable not shadowed here."""
+        parts = _SPLIT.split(p)
+        base = parts[0].removesuffix("[]")
+        if base in self.storage and base not in self.g.locals and base not in self.g.params:
+            return True
+        if len(parts) == 2 and base in self.g.types:  # x->f of a struct type we know
+            known = self.storage_types.get(parts[1].removesuffix("[]"))
+            if known and self.g.types[base] not in known:
+                return False  # the same field name in another struct
+        return any(q.removesuffix("[]") in self.storage for q in parts[1:])
 
     def holds(self, e: ir.Expr | None, st: State) -> bool:
         """Whether a value is an object some of whose fields hold the pages (``obj`` when
@@ -796,8 +998,8 @@ class _Run:
         p = path_of(e)
         if p is None:
             return False
-        return any(_under(a, p) and a != p for a in st.aliases) or any(
-            _under(o, p) or _under(p, o) for o in st.owners)
+        return any(under(a, p) and a != p for a in st.aliases) or any(
+            under(o, p) or under(p, o) for o in st.owners)
 
     def _nonlocal_path(self, p: str) -> bool:
         """A field path whose object is not one this function allocated or declared (a
@@ -845,6 +1047,11 @@ class _Run:
             out = []
             for held, result, outs in self.outcomes:  # a path per kind of exit of the wrapper
                 s = replace(self._acquire(st), counts=frozenset({"full"})) if held else st
+                if (held and result is None) or st.take == "held":
+                    # A value we cannot class (a status macro), or a loop calling the
+                    # wrapper chunk by chunk (its cleanup gated on how far it got): which
+                    # of the caller's paths hold pages is not known, so no leak is claimed.
+                    s = replace(s, widened=True)
                 s = replace(s, pending=result or "any")
                 for k, cls in outs:  # wrapper(..., &need_drop): what it set there
                     if k < len(c.args) and isinstance(c.args[k], ir.Unary) and \
@@ -859,9 +1066,18 @@ class _Run:
             p = path_of(arg)
             if p is not None and (st.take == "none" or not (self.carries(arg, st)
                                                             or self.holds(arg, st))):
-                self.out.unheld.add(((self.fn.path, c.line), p))
+                self.out.unheld.add(((self.fn.path, c.line), p, name))
+        if name not in self.an.funcs and not local and name not in self.known and any(
+                isinstance(a, ir.Name) and a.id in self.an.funcs for a in c.args):
+            self._register(c)
         if st.take == "none":
             return [st]
+        if name in cat.use and not local and st.take == "held" and any(
+                self.carries(a, st) or self.holds(a, st) for a in c.args):
+            key = (self.fn.path, c.line, name)
+            if key not in self.out.uses:
+                self.out.uses[key] = Use(cat.use[name], name, c.line, self.fn.name, "",
+                                         _direction(c, cat), self.fn.path)
         if name in cat.acquire and not local:
             # Another acquisition into the same array: it holds other pages from now on.
             k = cat.acquire[name].pages_arg(len(c.args))
@@ -875,8 +1091,10 @@ class _Run:
             # bio_release_pages(bio): a release of the object that holds them, too.
             if spec.arg < len(c.args) and (self.carries(c.args[spec.arg], st)
                                            or self.holds(c.args[spec.arg], st)):
+                # pages[i] one at a time, in a loop: a batch release could take the array
                 return [self._release(st, name, spec.kind, c.line,
-                                      in_loop=isinstance(c.args[spec.arg], ir.Index))]
+                                      in_loop=isinstance(c.args[spec.arg], ir.Index)
+                                      and self.node in self.loop_nodes)]
             return [st]
         if name in cat.containers and not local:
             k = cat.containers[name]
@@ -903,18 +1121,54 @@ class _Run:
             got = self._enter(c, st)
             if got is not None:
                 return got
+        if not name and isinstance(c.callee, ir.Member) and self.depth < MAX_DEPTH:
+            got = self._indirect(c, st)
+            if got is not None:
+                return got
         if name in cat.use or name in cat.neutral or name in cat.accessors:
             return [st]
+        callee = name or (ir.show(c.callee) if c.callee is not None else "a pointer")
         if any(self.holds(a, st) or (path_of(a) in st.owners) or self._beside(a, st)
                for a in c.args):
-            return [replace(st, escaped=st.escaped or f"handed to {name or 'a pointer'}()")]
+            self._escape(st, callee)
+            return [replace(st, escaped=st.escaped or f"handed to {callee}()")]
         if any(self._address(a, st) for a in c.args):
             # map(pfn) / memory_failure(pfn, MF_COUNT_INCREASED): by address, for keeps
-            callee = name or "a pointer"
+            self._escape(st, callee)
             return [replace(st, escaped=st.escaped or f"handed by address to {callee}()")]
         if any(self.carries(a, st) for a in c.args):
+            self._escape(st, callee)
             return [replace(st, lent=True, late=True)]  # a callee we cannot see may keep them
         return [st]
+
+    def _indirect(self, c: ir.Call, st: State) -> list[State] | None:
+        """``ops->release(obj)``: the functions of the unit an ops table names for that
+        field (``.release = foo_release``), each entered as if called."""
+        assert isinstance(c.callee, ir.Member)
+        targets = sorted(self.an.handlers.get(c.callee.field, frozenset())
+                         & self.an.funcs.keys() - set(self.stack))
+        out: list[State] = []
+        for t in targets:
+            got = self._enter(ir.Call(t, c.args, c.line, c.column), st)
+            out.extend(s for s in got or () if s not in out)
+        return out or None
+
+    def _register(self, c: ir.Call) -> None:
+        """A function of the unit taking one parameter, passed by name next to values that
+        name places (``devm_add_action(dev, release, obj)``, ``kunit_add_action_or_reset(
+        test, fn, data)``): it may be called back with one of them. Recorded whether or
+        not the pages are there yet (a release registered before the object is filled);
+        ``flow`` picks the one that holds the pages."""
+        funcs = [a.id for a in c.args if isinstance(a, ir.Name) and a.id in self.an.funcs
+                 and a.id not in self.stack and len(self.an.funcs[a.id].cfg.params) == 1]
+        data = [p for a in c.args if not (isinstance(a, ir.Name) and a.id in funcs)
+                and (p := path_of(a)) is not None and not isinstance(a, ir.Const)]
+        if len(funcs) == 1 and data:
+            self.out.callbacks.add((funcs[0], tuple(data)))
+
+    def _escape(self, st: State, callee: str) -> None:
+        if st.take == "held":
+            self.out.escapes[f"{callee}()"] = None
 
     def _address(self, a: ir.Expr, st: State) -> bool:
         """A pfn or physical address of the pages: page_to_pfn(page), PFN_PHYS(pfn), or a
@@ -933,7 +1187,7 @@ class _Run:
         if not (isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.arg, ir.Member)):
             return False
         obj = path_of(a.arg.base)
-        return obj is not None and any(_under(x, obj) for x in st.aliases | st.owners)
+        return obj is not None and any(under(x, obj) for x in st.aliases | st.owners)
 
     def _own(self, st: State, p: str) -> State:
         """The pages are put into container ``p`` (an sg table, a bio): the container is
@@ -955,21 +1209,33 @@ class _Run:
             counts |= {"more"}  # again, in a loop: the earlier pages are still ours
         aliases: frozenset[str] = frozenset()
         escaped = ""
-        if isinstance(self.pages_arg, int) and self.site is not None \
+        if self.also and self.site is not None:  # a wrapper's caller
+            placed = set()
+            for k, rest in self.also:  # wrapper(..., &pfn, pages), wrapper(pdata, region)
+                arg = self.site.args[k] if k < len(self.site.args) else None
+                q = path_of(arg)
+                if q is None:
+                    continue
+                if rest.startswith("->") and isinstance(arg, ir.Unary) and arg.op == "&":
+                    rest = "." + rest[2:]
+                placed.add(q + rest)
+            if placed:
+                aliases = frozenset(placed) | st.copies
+        elif isinstance(self.pages_arg, int) and self.site is not None \
                 and self.pages_arg < len(self.site.args):
             arg = self.site.args[self.pages_arg]
             p = path_of(arg)
             if p is not None and not (isinstance(arg, ir.Const)):
                 aliases = frozenset({p}) | st.aliases | st.copies  # its copies hold them
-                for q in sorted(aliases):  # pages = region->pages + done: the caller's array
-                    if (("->" in q or "." in q) and self._nonlocal_path(q)) or (
-                            "->" not in q and "." not in q and "[" not in q
-                            and q not in self.g.locals and q not in self.g.params):
-                        escaped = ACQUIRED_INTO + q
-                        self.out.stored.add(q)
-                        break
         elif self.pages_arg == "return":
             counts = frozenset({"err", "zero", "full"})
+        for q in sorted(aliases):  # pages = region->pages + done: the caller's array
+            if (("->" in q or "." in q) and self._nonlocal_path(q)) or (
+                    "->" not in q and "." not in q and "[" not in q
+                    and q not in self.g.locals and q not in self.g.params):
+                escaped = ACQUIRED_INTO + q
+                self.out.stored.add(q)
+                break
         return replace(st, take="held", ref=self.ref, counts=counts, count=None,
                        aliases=aliases, owners=frozenset(), escaped=escaped)
 
@@ -1031,8 +1297,10 @@ class _Run:
             # ret = wrapper(...): ret holds what the wrapper returned on this path.
             cls = st.pending
             st = replace(self._forget(st, target), pending=None)
-            if isinstance(target, ir.Name) and cls and cls != "any":
-                st = replace(st, env=st.env | {(target.id, cls)})
+            if isinstance(target, ir.Name | ir.Member) and cls and cls != "any":
+                text = ir.show(target)
+                st = replace(st, env=frozenset(kv for kv in st.env if kv[0] != text)
+                             | {(text, cls)})
             if st.take == "held" and self.pages_arg == "return" and tp is not None:
                 st = replace(st, aliases=st.aliases | {tp})
             return st
@@ -1065,10 +1333,15 @@ class _Run:
                     self.out.stored.add(tp)
                 return self._forget(st, target, keep_paths=True)
             if not isinstance(target, ir.Index) and "[]" not in tp:  # chunk[i].p = another
-                st = replace(st, aliases=frozenset(x for x in st.aliases if not _under(x, tp)),
-                             owners=frozenset(x for x in st.owners if not _under(x, tp)))
+                st = replace(st, aliases=frozenset(x for x in st.aliases if not under(x, tp)),
+                             owners=frozenset(x for x in st.owners if not under(x, tp)))
         st = self._forget(st, target)
         text = ir.show(target)
+        if a.op == "=" and self.labelled and isinstance(target, ir.Name | ir.Member) and \
+                _label(a.value) is not None and (t := self.canon(target)) in self.labelled:
+            # bo->type = TYPE_PFN: a helper's "if (bo->type == TYPE_PFN)" is decided
+            st = replace(st, facts=frozenset(f for f in st.facts if f[0] != t)
+                         | {(t, frozenset({_label(a.value)}))})
         if a.op == "=" and isinstance(target, ir.Unary) and target.op == "*" and \
                 isinstance(target.arg, ir.Name) and target.arg.id in self.g.params:
             cls = _env_class(a.value, st, self.cat)  # *need_drop = 1: an out parameter
@@ -1098,6 +1371,9 @@ class _Run:
             return st
         env = frozenset(kv for kv in st.env if kv[0] != text and not (
             kv[0].startswith(text) and kv[0][len(text):len(text) + 2] == "->"))
+        if isinstance(target, ir.Member) and target.arrow and \
+                (ir.show(target.base) + _ZERO_FIELDS, "zero") in env:
+            env |= {(text, "any")}  # no longer the zero the allocation left there
         facts = st.facts
         if any(text in f[0] for f in facts):
             rx = re.compile(rf"(?<![\w>.]){re.escape(text)}(?![\w])")
@@ -1107,6 +1383,9 @@ class _Run:
         return st
 
     def _returned(self, value: ir.Expr | None, st: State) -> State:
+        if st.take != "none" and value is not None and (
+                self.carries(value, st) or self.holds(value, st)):
+            self.out.escapes["return"] = None  # even released: the caller is given them
         if st.take != "held" or value is None:
             return st
         if self.carries(value, st) or self.holds(value, st):
@@ -1181,9 +1460,39 @@ class _Run:
         key = id(e)
         got = self._canon.get(key)
         if got is None or got[0] is not e:
-            got = (e, ir.show(self._subst(e, depth)))
+            value = self._subst(e, depth)
+            got = (e, ir.show(value))
             self._canon[key] = got
+            self.fn.atoms.setdefault(got[1], value)
         return got[1]
+
+    def in_caller(self, text: str, c: ir.Call) -> str | None:
+        """A fact of the callee of ``c`` (its canonical text) in this function's terms:
+        its parameters bound to the call's arguments, then canonical here (so a helper's
+        ``if (shm->flags & F)`` meets this function's ``if (flags & F)`` when it stored
+        ``shm->flags = flags``). None if it names a callee local, or a parameter whose
+        argument is no plain value."""
+        return self._bound(text, c)[0]
+
+    def _bound(self, text: str, c: ir.Call) -> tuple[str | None, ir.Expr | None]:
+        """``in_caller``, with the bound value (None when only the text is known)."""
+        key = (text, c.name, c.line, c.column)
+        if key in self._in_caller:
+            return self._in_caller[key]
+        callee = self.an.funcs[c.name]
+        value = callee.atoms.get(text)
+        params = callee.cfg.params
+        bind = {p: a for p, a in zip(params, c.args, strict=False)
+                if p and (path_of(a) is not None or isinstance(a, ir.Const))}
+        blocked = callee.cfg.locals | (frozenset(params) - bind.keys())
+        got: tuple[str | None, ir.Expr | None]
+        if value is None:
+            got = (_rename(text, {p: self.canon(a) for p, a in bind.items()}, blocked), None)
+        else:
+            bound = _bind(value, bind, blocked)
+            got = (self.canon(bound), bound) if bound is not None else (None, None)
+        self._in_caller[key] = got
+        return got
 
     def _subst(self, e: ir.Expr, depth: int = 0) -> ir.Expr:
         if e is self.site:
@@ -1196,11 +1505,13 @@ class _Run:
             case ir.Unary(op="!", arg=ir.Unary(op="!", arg=a)):
                 return self._subst(a, depth)
             case ir.Member(base=b, field=f, arrow=a):
+                if depth < 4 and self.defs and (t := ir.show(e)) in self.defs:
+                    return self._subst(self.defs[t], depth + 1)
                 return ir.Member(self._subst(b, depth), f, a)
             case ir.Unary(op=op, arg=a):
                 return ir.Unary(op, self._subst(a, depth))
             case ir.Binary(op=op, left=left, right=r):
-                return ir.Binary(op, self._subst(left, depth), self._subst(r, depth))
+                return _mask(ir.Binary(op, self._subst(left, depth), self._subst(r, depth)))
             case ir.Call(name=n, args=args, callee=c):
                 return ir.Call(n, tuple(self._subst(a, depth) for a in args), 0, 0, c)
         return e
@@ -1280,11 +1591,27 @@ class _Run:
                 return False
             if e.name in self.cat.not_pinned_predicate:
                 return True
+        if isinstance(e, ir.Binary) and _labelled(e) and st.facts:
+            known = self._labels(e.left, st)
+            k = _label(e.right)
+            eq = None
+            if isinstance(known, frozenset):  # one of these labels
+                eq = True if known == {k} else False if k not in known else None
+            elif isinstance(known, tuple) and k in known[1]:  # ("not", labels)
+                eq = False
+            if eq is not None:
+                return eq if e.op == "==" else not eq
         text = self.canon(e)
         for t, v in st.facts:
             if t == text and isinstance(v, bool):
                 return v
         return None
+
+    def _labels(self, e: ir.Expr, st: State) -> object:
+        """What the path knows of a value compared with constants: the labels it is one
+        of, ("not", labels) it is none of, or None."""
+        text = self.canon(e)
+        return next((v for t, v in st.facts if t == text and not isinstance(v, bool)), None)
 
     def _per_count(self, e: ir.Expr, st: State):
         """For a test of the count: a function class -> truth, else None (cached: the same
@@ -1430,6 +1757,18 @@ class _Run:
                 and e.left.id in self.scalars and _int(e.right) == 0 and value:
             return replace(st, env=frozenset(kv for kv in st.env if kv[0] != e.left.id)
                            | {(e.left.id, "neg" if e.op == "<" else "nonzero")})
+        if isinstance(e, ir.Binary) and _labelled(e) and \
+                (text := self.canon(e.left)) in self.labelled:
+            k = frozenset({_label(e.right)})
+            known = self._labels(e.left, st)
+            rest = frozenset(f for f in st.facts if f[0] != text)
+            if (e.op == "==") == value:
+                return replace(st, facts=rest | {(text, k)})
+            excluded = k | (known[1] if isinstance(known, tuple) else frozenset())
+            if isinstance(known, frozenset):
+                left = known - k
+                return replace(st, facts=rest | {(text, left)}) if left else None
+            return replace(st, facts=rest | {(text, ("not", excluded))})
         if isinstance(e, ir.Call) and self.extract and st.take != "none" and (
                 (e.name in self.cat.pin_predicate and not value)
                 or (e.name in self.cat.not_pinned_predicate and value)):
@@ -1441,7 +1780,7 @@ class _Run:
         if text not in self.relevant or any(t == text for t, _ in st.facts):
             return st
         if any(isinstance(x, ir.Assign | ir.Unary) and not isinstance(x, ir.Call)
-               for x in ir.effects(e)):
+               for x in ir.flat(ir.effects(e))):
             return st  # if (!--bio->bi_vcnt): a different value each time it is tested
         return replace(st, facts=st.facts | {(text, value)})
 
@@ -1482,7 +1821,7 @@ class _Run:
             # the loop (if (ret < 0) { unpin(...); return ret; }) never reaches the next
             # trip, so it is not how the loop treats each page.
             back = self._reaching(head, body)
-            calls = [c for j in sorted(body & back) for c in self.g.nodes[j].effects
+            calls = [c for j in sorted(body & back) for c in self.g.nodes[j].flat
                      if isinstance(c, ir.Call) and (
                          (c.name in self.cat.release and c.name not in self.an.defined)
                          or (c.name in self.cat.containers and c.name not in self.an.defined)
@@ -1536,7 +1875,9 @@ class _Run:
             if c.name in self.cat.release and c.name not in self.an.defined:
                 spec = self.cat.release[c.name]
                 if spec.arg < len(c.args) and self.carries(c.args[spec.arg], probe):
-                    return self._release(st, c.name, spec.kind, c.line, in_loop=True)
+                    # pages[i], a batch call could take the array (not sg_page(&sgl[i]))
+                    return self._release(st, c.name, spec.kind, c.line,
+                                         in_loop=isinstance(c.args[spec.arg], ir.Index))
             elif self.depth < MAX_DEPTH:
                 gone = [s for s in self._enter(c, probe) or () if s.take == "gone"]
                 if gone:  # siw_free_plist(&umem->chunk[i], ...) once per chunk
@@ -1580,7 +1921,7 @@ class _Run:
             if self.carries(arg, st):
                 starts.append(params[k])
                 continue
-            inner = next((a for a in sorted(st.aliases) if _under(a, p) and a != p), None)
+            inner = next((a for a in sorted(st.aliases) if under(a, p) and a != p), None)
             if inner is None:
                 continue
             rest = inner[len(p):]
@@ -1598,8 +1939,16 @@ class _Run:
                               self.stack)
         if got is None:
             return None
-        exits, examined, met = got
-        self.out.examined |= examined
+        exits, met = got.exits, got.met
+        self.out.examined |= got.examined
+        if st.take == "held":  # what the helper does with them is done at this call
+            for (path, line, api), u in got.uses.items():
+                self.out.uses.setdefault((path, line, api), u if u.via else Use(
+                    u.evidence, u.api, u.line, u.function, c.name, u.direction, u.path))
+            self.out.escapes.update(got.escapes)
+            self.out.stored |= got.stored
+            # where it keeps them (a list node's ->folio) leads to a release callback
+            self.out.names.update(n for n in got.names if "->" in n or "." in n)
         subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
                  if p and (path_of(a) is not None or isinstance(a, ir.Const))}
         results = []
@@ -1623,9 +1972,11 @@ class _Run:
         env = {k: c for k, c in st.env if c != "any"}
         plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False) if p in subst}
         for text, v in inner.facts:
-            t = _rename(text, subst, blocked)
+            t, bound = self._bound(text, c)
             if t is None:
                 continue
+            if isinstance(v, bool) and bound is not None and self.eval(bound, st) is (not v):
+                return None  # the path's values decide the helper's test the other way
             e = _rename(text, plain, blocked)
             if isinstance(v, bool) and e in env and (env[e] != "zero") != v:
                 return None  # the helper tests a flag whose value the caller set
@@ -1646,6 +1997,8 @@ class _Run:
                     out = self._release(out, m.api, m.kind, m.line, m.in_loop,
                                         via=m.via or m.function, path=m.path,
                                         function=m.function)
+        if inner.lent and not out.lent:  # the helper handed them to a callee we cannot see
+            out = replace(out, lent=True, late=out.late or inner.late)
         if inner.escaped == "returned":
             out = replace(out, valued=out.valued | {(c.line, c.column)})
         elif inner.escaped:
@@ -1666,7 +2019,7 @@ class _Run:
         storage they point into."""
         sets: dict[str, list[ir.Expr]] = {}
         for n in self.g.nodes:
-            for e in n.effects:
+            for e in n.flat:
                 if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and e.op == "=":
                     sets.setdefault(e.target.id, []).append(e.value)
         out = {}
@@ -1682,15 +2035,108 @@ class _Run:
         in one of its fields keeps them in the function's hands."""
         out = set()
         for n in self.g.nodes:
-            for e in n.effects:
+            for e in n.flat:
                 if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name) and \
                         isinstance(e.value, ir.Call) and e.value.name in self.cat.allocators:
                     out.add(e.target.id)
         return frozenset(out & self.g.locals)
 
 
+def _direction(c: ir.Call, cat: Catalog) -> str:
+    """The DMA direction constant a call is given, if any (``dma_map_page(..., dir)``)."""
+    work: list[ir.Expr] = list(c.args)
+    while work:
+        e = work.pop()
+        match e:
+            case ir.Name(id=text) | ir.Const(text=text) if text in cat.dma_directions:
+                return text
+            case ir.Binary(left=left, right=r):
+                work += [left, r]
+            case ir.Ternary(cond=k, then=t, other=o):
+                work += [k, t, o]
+            case ir.Unary(arg=a):
+                work.append(a)
+    return ""
+
+
+_SPLIT = re.compile(r"->|\.")
 _WORD = re.compile(r"(?<![\w>.])[A-Za-z_]\w*")
 _PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*")
+
+
+def _label(e: ir.Expr) -> str | None:
+    """An enum-like constant (a macro: distinct names, distinct values), else None."""
+    return e.id if isinstance(e, ir.Name) and _MACRO.fullmatch(e.id) else None
+
+
+def _labelled(e: ir.Expr) -> bool:
+    """``x == CONST`` / ``x != CONST``."""
+    return isinstance(e, ir.Binary) and e.op in ("==", "!=") and _label(e.right) is not None
+
+
+def _leaves(e: ir.Expr | None, cat: Catalog) -> list[ir.Expr]:
+    """The atomic conditions of a condition, as values (split at ``&&``, ``||``, ``!``)."""
+    match e:
+        case None:
+            return []
+        case ir.Unary(op="!", arg=a):
+            return _leaves(a, cat)
+        case ir.Call(name=n, args=(a, *_)) if n in cat.transparent:
+            return _leaves(a, cat)
+        case ir.Binary(op=op, left=left, right=r) if op in ("&&", "||"):
+            return _leaves(left, cat) + _leaves(r, cat)
+    return [e]
+
+
+def _mask(e: ir.Binary) -> ir.Expr:
+    """``(flags | F) & G`` -> ``flags & G`` for two different flag macros: kernel flags
+    are distinct bits, so or-ing one in does not change the test of another (a flag word
+    recorded as ``obj->flags = flags | OBJ_REGISTERED`` is tested, in a helper, for the
+    caller's ``flags & OBJ_USER``)."""
+    if e.op != "&":
+        return e
+    for word, flag in ((e.left, e.right), (e.right, e.left)):
+        if isinstance(flag, ir.Name) and _MACRO.fullmatch(flag.id) and \
+                isinstance(word, ir.Binary) and word.op == "|":
+            for keep, extra in ((word.left, word.right), (word.right, word.left)):
+                if isinstance(extra, ir.Name) and _MACRO.fullmatch(extra.id) and \
+                        extra.id != flag.id:
+                    return _mask(ir.Binary("&", keep, flag)) if isinstance(keep, ir.Binary) \
+                        else ir.Binary("&", keep, flag)
+    return e
+
+
+def _bind(e: ir.Expr, bind: dict[str, ir.Expr], blocked: frozenset[str]) -> ir.Expr | None:
+    """``e`` with the names in ``bind`` replaced by their values; None if it names one
+    of ``blocked``."""
+    match e:
+        case ir.Name(id=i):
+            if i in bind:
+                return bind[i]
+            return None if i in blocked else e
+        case ir.Member(base=b, field=f, arrow=a):
+            x = _bind(b, bind, blocked)
+            return None if x is None else ir.Member(x, f, a)
+        case ir.Index(base=b, index=i):
+            x, y = _bind(b, bind, blocked), _bind(i, bind, blocked)
+            return None if x is None or y is None else ir.Index(x, y)
+        case ir.Unary(op=op, arg=a):
+            x = _bind(a, bind, blocked)
+            return None if x is None else ir.Unary(op, x)
+        case ir.Binary(op=op, left=left, right=r):
+            x, y = _bind(left, bind, blocked), _bind(r, bind, blocked)
+            return None if x is None or y is None else ir.Binary(op, x, y)
+        case ir.Call(name=n, args=args, line=line, column=col, callee=cc):
+            xs = [_bind(a, bind, blocked) for a in args]
+            if any(x is None for x in xs):
+                return None
+            return ir.Call(n, tuple(x for x in xs if x is not None), line, col, cc)
+        case ir.Ternary(cond=k, then=t, other=o):
+            parts = [_bind(x, bind, blocked) for x in (k, t, o)]
+            if any(x is None for x in parts):
+                return None
+            return ir.Ternary(*parts)  # type: ignore[arg-type]
+    return e
 
 
 def _rename(text: str, subst: dict[str, str], blocked: frozenset[str]) -> str | None:

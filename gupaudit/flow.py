@@ -1,589 +1,488 @@
-"""Stage 5, flow: where one acquisition site's pages go.
+"""Stage 5, flow: where one site's pages go, composed from dataflow runs.
 
-Input: a site (a ``Call`` in a ``Function`` of a ``SourceFile``) and the catalogue. Output:
-``Flow``: the names the pages travel under, the releases and uses reached, and where they
-leave unfollowed.
+Input: a site (an acquisition call in a function of a unit: a file, or files read together)
+and the catalogue. Output: ``Flow``: the releases reached with the pages held, the uses,
+the hand-offs, the access paths that held them, and the exits where they may leak.
 
-The model is deliberately simple and flow-insensitive within a function:
+Every fact comes from a run of ``dataflow`` over a CFG:
 
-* the page array is the root lvalue of the API's pages argument (``&pages[i]`` -> ``pages``,
-  ``obj->pages + n`` -> ``obj->pages``), or the assigned lvalue for APIs returning the page;
-* aliases: ``x = pages``, ``page = pages[i]``, ``obj->pages = pages``; back from a field,
-  ``pages = obj->pages``; out of containers, ``page = sg_page(sg)``; loop macros
-  (``for_each_sg(sgt->sgl, sg, ...)`` makes ``sg`` an element); and containers themselves
-  (``sg_alloc_table_from_pages(sgt, pages, ...)`` makes ``sgt`` carry the pages);
-* a call mentioning a tracked name is a release (catalogue release API, on its page argument),
-  a use (catalogue use evidence) or, for a function of the same file, a hop into that helper,
-  whose parameter is traced the same way (depth-bounded, memoised); so is a call passing
-  the struct that holds them (``&ctx->sgl`` for ``ctx->sgl.sgt``: the helper's
-  ``param->sgt``), and a one-parameter function of the file registered as a callback next
-  to them (``kunit_add_action_or_reset(test, unpin_sgt, sgt)``);
-* pages that are a parameter of the site's function, or its return value (both arms of a
-  conditional), are followed into the same-file callers, from the call on;
-* struct fields and file-scope variables lead to the other functions of the file that
-  name them (``_through_fields``); a field that holds nothing else (``_owned``) makes
-  their releases as firm as a helper's;
-* for an extraction, whether its iterator is kernel-backed (``kernel_iterator``).
-
-Known limits: no path sensitivity beyond ``Guard`` (branch conditions compared by text);
-name reuse for unrelated values inside one function over-approximates the aliases. Where
-``dataflow`` can see (the site's function, the helpers it calls, same-file callers of a
-function handing the pages back), its path-by-path verdicts override these releases
-(``analyse.with_paths``); what is left here is the long-range part (struct fields,
-file-scope variables, callbacks, other files' functions) that summaries will replace.
+* the site's own run (``Analysis.site``): the acquiring function and the helpers it calls
+  (summaries), callbacks registered with the pages and handlers reached through an ops
+  table;
+* for a function that hands the pages back (returns them, or leaves them in its caller's
+  array), one run per caller in the unit (``Analysis.caller``);
+* for pages left in lasting storage, one run of each function of the unit that reads that
+  storage back (``Analysis.reader``), starting with the pages held there: a file-scope
+  variable by its name, a struct field by its field name. A field is not resolved to its
+  struct type, so a release found only that way confirms a conversion but accuses
+  nothing, unless the field holds nothing but these pages in the whole unit (``owned``);
+* for an extraction, whether its iterator is kernel-backed (``kernel_iterator``), and for
+  every site the FOLL_* flags that reach the call (``flag_values``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from gupaudit.catalog import Catalog
-from gupaudit.locate import balanced, norm, top_level_operator
-from gupaudit.model import Call, Flow, Function, Guard, Release, SourceFile, Use
+from gupaudit import ir
+from gupaudit.catalog import AcquireApi, Catalog
+from gupaudit.cfg import Cfg, conditions_at
+from gupaudit.dataflow import Analysis, Func, Outcome, PathFacts, path_of, ref_of, under
+from gupaudit.model import Family, Flow, Release, Use
 
-MAX_DEPTH = 3
-_DIRECTIONS = ("DMA_FROM_DEVICE", "DMA_BIDIRECTIONAL", "DMA_TO_DEVICE")
-_LVALUE = re.compile(r"^[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)*$")
-_CAST = re.compile(r"^\((?:const |volatile |struct |union |unsigned )*\w+(?: \w+)*\**\)")
-_CONSTANT = re.compile(r"^(?:[A-Z_][A-Z0-9_]*|\d\w*)$")
+MAX_DEPTH = 3  # callers of callers, for an iterator handed down
+_CONSTANT = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # a macro: FOLL_WRITE, DMA_FROM_DEVICE
 
 
-def root(expr: str) -> str | None:
-    """The lvalue an expression designates the storage of: ``&obj->pages[i] + 1`` -> obj->pages."""
-    e = expr.strip()
-    for _ in range(8):
-        before = e
-        m = _CAST.match(e)
-        if m and len(e) > m.end():
-            e = e[m.end():]
-        if e.startswith("(") and e.endswith(")") and balanced(e[1:-1]):
-            e = e[1:-1]
-        e = e.lstrip("&*")
-        if e == before:
-            break
-    e = _top_level_left(e)
-    if "[" in e:
-        e = e.split("[", 1)[0]
-    if not _LVALUE.match(e) or _CONSTANT.match(e):
-        return None
-    return e
+@dataclass
+class Unit:
+    """The functions the flows of a file may cross, with what the file scope says."""
+
+    path: str  # the file whose sites these are
+    funcs: dict[str, Func]
+    globals: frozenset[str] = frozenset()  # file-scope variables
+    # field -> (function, value) of every store into ``x->field`` / ``x.field``
+    stores: dict[str, tuple[tuple[str, ir.Expr], ...]] = field(default_factory=dict)
+    statics: frozenset[str] = frozenset()  # functions no other file calls
 
 
-def returned_values(expr: str) -> list[str]:
-    """``got > 0 ? page : NULL`` -> [page, NULL]: what a conditional expression can be."""
-    q = top_level_operator(expr, "?")
-    if q < 0:
-        return [expr]
-    rest = expr[q + 1:]
-    colon = top_level_operator(rest, ":")
-    if colon < 0 or top_level_operator(rest[:colon], "?") >= 0:
-        return [expr]  # unbalanced, or an unparenthesised nested conditional: left whole
-    return [rest[:colon]] + returned_values(rest[colon + 1:])
+def field_of(name: str) -> str | None:
+    """``obj->sgt.pages`` -> ``pages``: the last field of an access path, if any."""
+    parts = re.split(r"->|\.", name)
+    return parts[-1].removesuffix("[]") if len(parts) > 1 else None
 
 
-_IDENT = re.compile(r"[A-Za-z_]\w*")
+def _base(p: str) -> str:
+    return re.split(r"->|\.|\[", p, maxsplit=1)[0]
 
 
-def flag_values(fn: Function, expr: str, depth: int = 0) -> tuple[str, bool]:
+def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: AcquireApi,
+              argc: int) -> Flow:
+    """The flow of the acquisition at (line, column) of ``fn``."""
+    site = an.find_call(fn, line, column)
+    if site is None:
+        return Flow((), (), (), ("a call the analysis could not read",))
+    k = api.pages_arg(argc)
+    if isinstance(k, int):
+        arg = site.args[k] if k < len(site.args) else None
+        if isinstance(arg, ir.Const) and arg.text in ("NULL", "0"):
+            return Flow((), (), (), (), no_pages=True)
+        if arg is None or path_of(arg) is None:
+            return Flow((), (), (), (f"pages argument {ir.show(arg)}",))
+    facts = an.site(fn, line, column, api.family, k, api.count_arg(argc))
+    if facts is None:
+        return Flow((), (), (), ("more paths than the analysis follows",))
+    releases = _releases(facts, "")
+    uses = list(facts.uses)
+    escapes = list(facts.escapes)
+    names = set(facts.names) | set(facts.stored)
+    leaks = [(x.line, x.why, fn.name) for x in facts.leaks]
+    if facts.handback is not None:
+        for caller, got in _callers(an, unit, fn, api.family, facts):
+            releases += _releases(got, f"caller {caller}")
+            uses += [_via(u, f"caller {caller}") for u in got.uses]
+            escapes += [e for e in got.escapes if e != "return"]
+            names |= {n for n in got.names | got.stored if field_of(n)}
+            if unit.funcs[caller].path == unit.path:
+                leaks += [(x.line, x.why, caller) for x in got.leaks]
+    owned = frozenset(f for f in {field_of(n) for n in names} - {None}
+                      if _owned(unit, f, fn, names))
+    for key, (stored, release) in sorted(facts.earlier.items()):
+        # Released through the field on a later call: as firm as the field is.
+        kind = "owned field" if field_of(stored) in owned else "field"
+        spec = an.cat.release[release]
+        releases.append(Release(release, spec.kind, key[0], key[1], fn.name,
+                                f"{kind} in {fn.name}"))
+    more, seen = _readers(an, unit, fn, names, owned, api.family)
+    releases += more
+    uses += seen
+    more, seen = _callbacks(an, facts, names, api.family)
+    releases += more
+    uses += seen
+    local = "return" not in escapes and facts.handback is None and not any(
+        field_of(n) or _base(n) in fn.cfg.params or _base(n) in unit.globals for n in names)
+    kernel = ""
+    if api.family is Family.ITER_EXTRACT and site.args:
+        kernel = kernel_iterator(an, unit, fn, site.args[0], _node_of(fn.cfg, site))
+    return Flow(tuple(sorted(names)), tuple(_unique(releases)), tuple(_unique(uses)),
+                tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),
+                kernel_iter=kernel, owned=tuple(sorted(owned)), local=local)
+
+
+def _releases(facts: PathFacts, via: str) -> list[Release]:
+    """The releases a run met with the pages held; ``via``: how the run was reached."""
+    out = []
+    for m in facts.met:
+        key = (m.path, m.line)
+        sure = m.sure and not facts.coarse
+        inner = m.via
+        out.append(Release(m.api, m.kind, m.path, m.line, m.function,
+                           ", ".join(v for v in (via, inner) if v), m.in_loop,
+                           checked=sure, unwind=sure and key not in facts.success))
+    return out
+
+
+def _via(u: Use, via: str) -> Use:
+    return dataclasses.replace(u, via=", ".join(v for v in (via, u.via) if v))
+
+
+def _callers(an: Analysis, unit: Unit, fn: Func, family: Family,
+             facts: PathFacts) -> Iterator[tuple[str, PathFacts]]:
+    """Each call of a function that hands the pages back, read as an acquisition whose
+    pages are held where the returned value says so: a caller that returns an error and
+    forgets them leaks them."""
+    for g in unit.funcs.values():
+        if g.name == fn.name or fn.name not in (g.callees or ()):
+            continue
+        for c in _calls_of(g.cfg, fn.name):
+            got = an.caller(g, c.line, c.column, family, facts.handback, facts.outcomes)
+            if got is not None:
+                yield g.name, got
+
+
+def _calls_of(g: Cfg, name: str) -> list[ir.Call]:
+    return [c for n in g.nodes for c in n.flat if isinstance(c, ir.Call) and c.name == name]
+
+
+def _node_of(g: Cfg, call: ir.Call) -> int:
+    return next(i for i, n in enumerate(g.nodes) if any(c is call for c in n.flat))
+
+
+# ---------------------------------------------------------------- storage read back
+
+
+def _readers(an: Analysis, unit: Unit, fn: Func, names: set[str], owned: frozenset[str],
+             family: Family) -> tuple[list[Release], list[Use]]:
+    """Releases and uses in the other functions of the unit that read the pages back out of
+    the struct fields or file-scope variables the site left them in."""
+    fields = {f for f in map(field_of, names) if f}
+    globals_ = {n for n in names if n in unit.globals and n not in fn.cfg.params}
+    if not fields and not globals_:
+        return [], []
+    types = _container_types(fn.cfg, names)
+    releases: list[Release] = []
+    uses: list[Use] = []
+    for g in unit.funcs.values():
+        if g.name == fn.name or not an.may_touch(g.name):
+            continue
+        named, typed, via_global = _storage_named(g.cfg, fields, globals_, types)
+        # calls of an accessor (``return vec->ptrs;``): their value holds the pages
+        valued = frozenset((c.line, c.column) for n in g.cfg.nodes for c in n.flat
+                           if isinstance(c, ir.Call) and c.name != g.name
+                           and _accessor(an, c.name, fields))
+        if not named and not typed and not valued:
+            continue
+        kind = ("global" if via_global else "owned field" if named | typed <= owned
+                else "struct field" if not named and not valued else "field")
+        storage = frozenset(named | typed | (fields if valued else set()))
+        out = an.reader(g.name, frozenset(), ref_of(family), valued=valued,
+                        storage=storage,
+                        types=frozenset((f, t) for f in storage for t in types.get(f, ())))
+        if out is None:
+            continue
+        success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
+        where = f"{kind} in {g.name}"
+        for m in out.met.values():
+            sure = m.sure and out.complete
+            releases.append(Release(m.api, m.kind, m.path, m.line, m.function,
+                                    ", ".join(v for v in (where, m.via) if v), m.in_loop,
+                                    unwind=sure and success != frozenset()
+                                    and (m.path, m.line) not in success))
+        uses += [_via(u, where) for u in _uses(out)]
+    return releases, uses
+
+
+def _uses(out: Outcome) -> list[Use]:
+    return list(out.uses.values())
+
+
+def _accessor(an: Analysis, name: str, fields: set[str]) -> bool:
+    """Whether function ``name`` of the unit returns one of ``fields`` (an inline accessor
+    of a header: ``return vec->ptrs;``)."""
+    fn = an.funcs.get(name)
+    if fn is None or name in an.cat.acquire:
+        return False
+    return any(n.kind == "return" and (p := path_of(n.expr)) is not None
+               and field_of(p) in fields for n in fn.cfg.nodes)
+
+
+def _callbacks(an: Analysis, facts: PathFacts, names: set[str],
+               family: Family) -> tuple[list[Release], list[Use]]:
+    """Releases and uses in the functions registered to be called back with the object
+    that holds the pages (``kunit_add_action_or_reset(test, unpin_sgt, sgt)``), before or
+    after the pages went in."""
+    releases: list[Release] = []
+    uses: list[Use] = []
+    for cb, given in sorted(facts.callbacks):
+        holding = [d for d in given if any(under(n, d) for n in names)]
+        if len(holding) != 1:
+            continue  # which value the callback gets is not known
+        data = holding[0]
+        param = an.funcs[cb].cfg.params[0]
+        seeds = frozenset(param + n[len(data):] for n in names if under(n, data))
+        out = an.reader(cb, seeds, ref_of(family)) if param and seeds else None
+        if out is None:
+            continue
+        where = f"callback {cb}"
+        releases += [Release(m.api, m.kind, m.path, m.line, m.function,
+                             ", ".join(v for v in (where, m.via) if v), m.in_loop)
+                     for m in out.met.values()]
+        uses += [_via(u, where) for u in _uses(out)]
+    return releases, uses
+
+
+def _container_types(g: Cfg, names: set[str]) -> dict[str, set[str]]:
+    """Per field, the struct types the site's function keeps the pages in it as
+    (``region->pages`` with ``struct dfl_afu_dma_region *region``: that struct's field)."""
+    out: dict[str, set[str]] = {}
+    for n in names:
+        parts = re.split(r"->|\.", n)
+        if len(parts) == 2 and parts[0] in g.types:
+            out.setdefault(parts[1].removesuffix("[]"), set()).add(g.types[parts[0]])
+    return out
+
+
+def _typed_prefix(e: ir.Expr, fields: set[str], types: dict[str, set[str]], g: Cfg) -> bool:
+    """Whether an access path goes through a field of an object of the struct type the
+    site stored the pages in (``ctx->bv`` in ``ctx->bv[i].bv_page``)."""
+    while isinstance(e, ir.Member | ir.Index):
+        if isinstance(e, ir.Member) and e.field in fields and isinstance(e.base, ir.Name) \
+                and g.types.get(e.base.id) in types.get(e.field, ()):
+            return True
+        e = e.base
+    return False
+
+
+def _storage_named(g: Cfg, fields: set[str], globals_: set[str],
+                   types: dict[str, set[str]]) -> tuple[set[str], set[str], bool]:
+    """Which of ``fields`` function ``g`` reads (``x->pages``, ``x.sgt.pages[i]``): those
+    read through an object of the struct type the site stored them in (``types``), and
+    those matched by field name only (whose object's type is not known); a field read
+    only through objects of other types is not read. Then whether it reads one of the
+    file-scope variables ``globals_`` (unless a parameter or local shadows it)."""
+    named: set[str] = set()
+    typed: set[str] = set()
+    via_global = False
+    shadowed = set(g.params) | g.locals
+    for e in _exprs(g):
+        if isinstance(e, ir.Member) and e.field in fields:
+            known = types.get(e.field)
+            base = e.base.id if isinstance(e.base, ir.Name) else None
+            if _typed_prefix(e, fields, types, g):
+                typed.add(e.field)  # ctx->bv[i].bv_page where ctx->bv is the site's
+            elif known and base in g.types:
+                continue  # the same field name in another struct
+            else:
+                named.add(e.field)
+        elif isinstance(e, ir.Name) and e.id in globals_ and e.id not in shadowed:
+            named.add(e.id)
+            via_global = True
+    return named - typed, typed, via_global
+
+
+def _exprs(g: Cfg) -> Iterator[ir.Expr]:
+    """Every value a function's nodes evaluate, sub-expressions included."""
+    work: list[ir.Expr] = [n.expr for n in g.nodes if n.expr is not None]
+    while work:
+        e = work.pop()
+        yield e
+        match e:
+            case ir.Member(base=b) | ir.Unary(arg=b):
+                work.append(b)
+            case ir.Index(base=b, index=i):
+                work += [b, i]
+            case ir.Binary(left=left, right=r):
+                work += [left, r]
+            case ir.Ternary(cond=c, then=t, other=o):
+                work += [c, t, o]
+            case ir.Call(args=args, callee=c):
+                work += list(args)
+                if c is not None:
+                    work.append(c)
+            case ir.Assign(target=t, value=v):
+                work += [t, v]
+            case ir.Seq(items=items):
+                work += list(items)
+
+
+def _owned(unit: Unit, f: str, fn: Func, names: set[str]) -> bool:
+    """Whether field ``f`` only ever holds these pages in the unit: every store into any
+    ``->f`` / ``.f`` is NULL or, in the acquiring function, a local that holds nothing but
+    the pages. Then a release of ``x->f`` anywhere is a release of these pages, as firm as
+    a helper's (a VM's monitor page); a field also filled with pages the driver allocates
+    is not."""
+    stores = unit.stores.get(f, ())
+    if not stores:
+        return False
+    assigned: dict[str, list[ir.Expr]] = {}
+    for n in fn.cfg.nodes:
+        for e in n.flat:
+            if isinstance(e, ir.Assign) and isinstance(e.target, ir.Name):
+                assigned.setdefault(e.target.id, []).append(e.value)
+    for where, value in stores:
+        if _null(value):
+            continue
+        if where != fn.name or not isinstance(value, ir.Name) or value.id not in names:
+            return False
+        # The local stored must hold nothing else (not also a page it allocates).
+        for v in assigned.get(value.id, ()):
+            if not _null(v) and (isinstance(v, ir.Call) or path_of(v) not in names):
+                return False
+    return True
+
+
+def _null(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and e.text in ("NULL", "0")
+
+
+def _unique(items: list) -> list:
+    return list(dict.fromkeys(items))
+
+
+# ---------------------------------------------------------------- iterators and flags
+
+
+def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: int,
+                    depth: int = 0) -> str:
+    """Evidence that the iterator an extraction reads is backed by kernel memory, from
+    which nothing is pinned; "" when none is seen.
+
+    Evidence: every path to the call passed a not-pinned test (``if (flags &
+    MSG_SPLICE_PAGES)``, ``iov_iter_is_bvec(i)``); the function sets the iterator up with
+    iov_iter_kvec() / _bvec() / ... itself or through a helper of the unit, and never over
+    user memory; or, for an iterator a static function was passed, every caller gives
+    such evidence.
+    """
+    cat = an.cat
+    for cond, value in conditions_at(fn.cfg, node):
+        for atom in _holding(cond, value, cat):
+            if _not_pinned(atom, cat):
+                text = ir.show(atom)
+                if isinstance(atom, ir.Binary):
+                    text = text[1:-1]  # show() parenthesises every operator
+                return f"under `if ({text})`"
+    it = path_of(it_expr)
+    if it is None:
+        return ""
+    found = _iter_setup(an, fn, it, depth)
+    if found is not None:
+        return found
+    base = _base(it)
+    if base not in fn.cfg.params or fn.name not in unit.statics or depth >= MAX_DEPTH:
+        return ""
+    k = fn.cfg.params.index(base)
+    rest = it[len(base):]
+    seen = []
+    for g in unit.funcs.values():
+        if g.name == fn.name or fn.name not in (g.callees or ()):
+            continue
+        for c in _calls_of(g.cfg, fn.name):
+            if k >= len(c.args) or path_of(c.args[k]) is None:
+                return ""
+            arg = c.args[k]
+            passed = ir.Name(path_of(arg) + (
+                "." + rest[2:] if rest.startswith("->") and isinstance(arg, ir.Unary)
+                and arg.op == "&" else rest))
+            why = kernel_iterator(an, unit, g, passed, _node_of(g.cfg, c), depth + 1)
+            if not why:
+                return ""
+            seen.append(f"{g.name}() {why}")
+    return "every caller: " + "; ".join(seen) if seen else ""
+
+
+def _holding(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
+    """The atoms of a condition that hold whenever it has ``value``."""
+    match cond:
+        case ir.Unary(op="!", arg=a):
+            return _holding(a, not value, cat)
+        case ir.Call(name=n, args=(a, *_)) if n in cat.transparent:
+            return _holding(a, value, cat)
+        case ir.Binary(op="&&", left=left, right=r) if value:
+            return _holding(left, True, cat) + _holding(r, True, cat)
+        case ir.Binary(op="||", left=left, right=r) if not value:
+            return _holding(left, False, cat) + _holding(r, False, cat)
+    return [cond] if value else []
+
+
+def _not_pinned(atom: ir.Expr, cat: Catalog) -> bool:
+    match atom:
+        case ir.Call(name=n) if n in cat.not_pinned_predicate:
+            return True
+        case ir.Binary(op="&", left=left, right=r):
+            return any(isinstance(x, ir.Name) and x.id in cat.not_pinned_flags
+                       for x in (left, r))
+    return False
+
+
+def _iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
+    """How ``fn`` sets up iterator ``it``: evidence text if only over kernel memory,
+    "" if over user memory, None if it does not."""
+    cat = an.cat
+    kernel = None
+    for n in fn.cfg.nodes:
+        for c in n.flat:
+            if not isinstance(c, ir.Call):
+                continue
+            for table, is_kernel in ((cat.kernel_iter, True), (cat.user_iter, False)):
+                k = table.get(c.name)
+                if k is not None and k < len(c.args) and path_of(c.args[k]) == it:
+                    if not is_kernel:
+                        return ""
+                    kernel = kernel or f"set up by {c.name}() at line {c.line}"
+            helper = an.funcs.get(c.name)
+            if (helper is None or c.name == fn.name or depth >= MAX_DEPTH
+                    or c.name in cat.acquire):
+                continue
+            params = helper.cfg.params
+            for j, arg in enumerate(c.args):
+                if path_of(arg) == it and j < len(params) and params[j]:
+                    got = _iter_setup(an, helper, params[j], depth + 1)
+                    if got == "":
+                        return ""
+                    if got:
+                        kernel = kernel or f"{got} in {c.name}()"
+    return kernel
+
+
+def flag_values(fn: Func, flags: ir.Expr, depth: int = 0) -> tuple[str, bool]:
     """The gup_flags an argument can carry, with local variables replaced by what the
     function assigns them (``unsigned int gup_flags = FOLL_LONGTERM; ... gup_flags |=
     FOLL_WRITE``), and whether that is all of it: a part from outside (a parameter, a
     field) may add any flag, so only what is seen can be said to be there."""
     parts: list[str] = []
     complete = True
-    for arm in returned_values(expr):
-        if re.fullmatch(r"[^|&?]*(?:==|!=)[^|&?]*", arm):
-            continue  # "dir == DMA_FROM_DEVICE": 0 or 1, a boolean passed as the flags
-        # Numbers and cleared flags (gup_flags &= ~FOLL_WRITE) say nothing is there.
-        arm = re.sub(r"~\s*\w+|\b0[xX][0-9a-fA-F]+\b|\b\d+\w*", "", arm)
-        for name in _IDENT.findall(arm):
-            if _CONSTANT.match(name):
+    work = [flags]
+    while work:
+        e = work.pop()
+        match e:
+            case ir.Const():
+                continue  # numbers: nothing named
+            case ir.Name(id=name) if _CONSTANT.match(name):
                 parts.append(name)
-                continue
-            values = [a.rhs for a in fn.assigns if declared_name(a.lhs) == name]
-            if not values or depth > 3 or name in fn.params:
-                complete = False
-                continue
-            for v in values:
-                text, whole = flag_values(fn, v, depth + 1)
-                parts.append(text)
-                complete &= whole
-    return " | ".join(p for p in parts if p), complete
-
-
-def _top_level_left(e: str) -> str:
-    """``pages+i`` -> ``pages``; leaves ``a->b`` alone."""
-    i = top_level_operator(e, "+-", start=1)
-    return e[:i] if i > 0 else e
-
-
-def field_of(name: str) -> str | None:
-    """``obj->sgt.pages`` -> ``pages``: the last field of a tracked lvalue, if any."""
-    parts = re.split(r"->|\.", name)
-    return parts[-1] if len(parts) > 1 else None
-
-
-def declared_name(lhs: str) -> str:
-    """``*pages`` / ``**pp`` / ``page[16]`` in a declarator -> the name."""
-    return lhs.lstrip("*").split("[", 1)[0].split("=", 1)[0]
-
-
-class Names:
-    """A set of tracked lvalues with a mention test over normalised source text."""
-
-    def __init__(self, names: set[str]) -> None:
-        self.names = set(names)
-        self._rx: re.Pattern[str] | None = None
-
-    def add(self, name: str | None) -> bool:
-        if name and name not in self.names:
-            self.names.add(name)
-            self._rx = None
-            return True
-        return False
-
-    def mentioned(self, text: str) -> bool:
-        if not self.names:
-            return False
-        if self._rx is None:
-            alts = "|".join(re.escape(n) for n in sorted(self.names, key=len, reverse=True))
-            self._rx = re.compile(rf"(?<![\w>.])(?:{alts})(?!\w)")
-        return self._rx.search(text) is not None
-
-
-@dataclass
-class Trace:
-    releases: list[Release] = field(default_factory=list)
-    uses: list[Use] = field(default_factory=list)
-    escapes: list[str] = field(default_factory=list)
-    names: set[str] = field(default_factory=set)
-
-
-def aliases(fn: Function, start: set[str], catalog: Catalog) -> Names:
-    """Close ``start`` over the function's assignments, containers and loop macros."""
-    names = Names(start)
-    for _ in range(10):
-        changed = False
-        for a in fn.assigns:
-            lhs = root(declared_name(a.lhs))
-            rhs = root(a.rhs) if "(" not in a.rhs or a.rhs.startswith(("(", "&(")) else None
-            if rhs is not None and rhs in names.names:
-                changed |= names.add(lhs)
-            elif lhs is not None and lhs in names.names and rhs is not None and (
-                "->" in rhs or "." in rhs or rhs != a.rhs.lstrip("&")
-            ):
-                # pages = obj->pages: the field holds them too; pages = pvec + pinned or
-                # &pvec[n]: a window into pvec, which is what gets released.
-                changed |= names.add(rhs)
-            elif lhs is not None and _accessor_of(a.rhs, names, catalog):
-                changed |= names.add(lhs)
-        for c in fn.calls:
-            if c.name in catalog.containers:
-                k = catalog.containers[c.name]
-                if len(c.args) > k and any(names.mentioned(x) for j, x in enumerate(c.args)
-                                           if j != k):
-                    changed |= names.add(root(c.args[k]))
-            elif c.name in catalog.iterators:
-                src, item = catalog.iterators[c.name]
-                if len(c.args) > max(src, item) and names.mentioned(c.args[src]):
-                    changed |= names.add(root(c.args[item]))
-                elif len(c.args) > max(src, item) and root(c.args[item]) in names.names:
-                    # sg_set_page(sg, page) inside for_each_sg(chunk->sgl, sg, ...): the
-                    # pages went into what the loop walks.
-                    changed |= names.add(root(c.args[src]))
-        if not changed:
-            break
-    return names
-
-
-def enclosing(arg: str, names: Names) -> str | None:
-    """``&ctx->sgl`` passed while ``ctx->sgl.sgt`` is tracked: the struct holding the pages
-    goes to the callee, which finds them under ``param->sgt`` (the suffix returned).
-    Only for a field path (``ctx->sgl``), never a bare variable: passing ``ctx`` around
-    says nothing about one of its many fields."""
-    r = root(arg)
-    if r is None or ("->" not in r and "." not in r) or r in names.names:
-        return None
-    for n in sorted(names.names):
-        rest = n[len(r):]
-        if n.startswith(r) and rest.startswith(("->", ".")):
-            if rest.startswith(".") and arg.lstrip().startswith("&"):
-                return "->" + rest[1:]
-            return rest
-    return None
-
-
-def _accessor_of(rhs: str, names: Names, catalog: Catalog) -> bool:
-    m = re.match(r"^(?:\([^()]*\))?(\w+)\((.*)\)$", rhs)
-    return bool(m and m.group(1) in catalog.accessors and names.mentioned(m.group(2)))
-
-
-class Tracer:
-    """Follows page names through the functions of one file."""
-
-    def __init__(self, sf: SourceFile, catalog: Catalog) -> None:
-        self.sf = sf
-        self.catalog = catalog
-        self.by_name: dict[str, Function] = {}
-        for fn in sf.functions:
-            self.by_name.setdefault(fn.name, fn)
-        self._summary = lru_cache(maxsize=None)(self._summarise)
-
-    def site_flow(self, fn: Function, call: Call, pages: str) -> Flow:
-        if pages in ("NULL", "0", "(void*)0"):
-            return Flow((), (), (), (), no_pages=True)
-        start = root(pages)
-        if start is None:
-            return Flow((), (), (), ("pages argument " + pages,))
-        trace = Trace()
-        self._trace(fn, {start}, 0, (fn.name,), trace, via="")
-        fields = {f for f in map(field_of, trace.names) if f}
-        globals_ = {n for n in trace.names if n in self.sf.globals and n not in fn.params}
-        owned: set[str] = set()
-        if fields or globals_:
-            owned = {f for f in fields if self._owned(f, fn.name, trace.names)}
-            self._through_fields(fields, globals_, fn.name, trace, owned)
-        local = "return" not in trace.escapes and not any(
-            field_of(n) or n in fn.params or n in self.sf.globals for n in trace.names)
-        return Flow(tuple(sorted(trace.names)), tuple(_unique(trace.releases)),
-                    tuple(_unique(trace.uses)), tuple(_unique(trace.escapes)),
-                    local=local, owned=tuple(sorted(owned)))
-
-    def kernel_iterator(self, fn: Function, call: Call, depth: int = 0) -> str:
-        """Evidence that the iterator an extraction reads (its first argument) is backed by
-        kernel memory, from which nothing is pinned; "" when none is seen.
-
-        Evidence: the call sits under a not-pinned test (``if (flags & MSG_SPLICE_PAGES)``);
-        the function sets the iterator up with iov_iter_kvec() / _bvec() / ... itself or
-        through a same-file helper, and never over user memory; or, for an iterator a static
-        function was passed, every caller gives such evidence.
-        """
-        if not call.args:
-            return ""
-        for g in call.guards:
-            if g.value != "true":
-                continue
-            for term in conjuncts(g.cond):
-                if (not term.startswith("!") and "||" not in term
-                        and self.catalog.not_pinned_flag.search(term)):
-                    if term.startswith("(") and term.endswith(")") and balanced(term[1:-1]):
-                        term = term[1:-1]
-                    return f"under `if ({term})`"
-        it = root(call.args[0])
-        if it is None:
-            return ""
-        found = self._iter_setup(fn, it, depth)
-        if found is not None:
-            return found
-        base = re.split(r"->|\.", it, maxsplit=1)[0]
-        if base not in fn.params or not fn.static or depth >= MAX_DEPTH:
-            return ""
-        k = fn.params.index(base)
-        rest = it[len(base):]
-        seen = []
-        for caller in self.sf.functions:
-            for c in caller.calls:
-                if c.name != fn.name or caller.name == fn.name:
+            case ir.Name(id=name):
+                values = [a.value for n in fn.cfg.nodes for a in n.flat
+                          if isinstance(a, ir.Assign) and a.op in ("=", "|=")
+                          and isinstance(a.target, ir.Name) and a.target.id == name]
+                if not values or depth > 3 or name in fn.cfg.params:
+                    complete = False
                     continue
-                if k >= len(c.args):
-                    return ""
-                arg = root(c.args[k])
-                if arg is None:
-                    return ""
-                passed = Call(c.name, (("&" if rest else "") + arg + rest,), c.line, c.column,
-                              c.guards)
-                why = self.kernel_iterator(caller, passed, depth + 1)
-                if not why:
-                    return ""
-                seen.append(f"{caller.name}() {why}")
-        return "every caller: " + "; ".join(seen) if seen else ""
-
-    def _iter_setup(self, fn: Function, it: str, depth: int) -> str | None:
-        """How ``fn`` sets up iterator ``it``: evidence text if only over kernel memory,
-        "" if over user memory, None if it does not."""
-        cat = self.catalog
-        kernel = None
-        for c in fn.calls:
-            for table, is_kernel in ((cat.kernel_iter, True), (cat.user_iter, False)):
-                k = table.get(c.name)
-                if k is not None and k < len(c.args) and root(c.args[k]) == it:
-                    if not is_kernel:
-                        return ""
-                    kernel = kernel or f"set up by {c.name}() at line {c.line}"
-            if (c.name in self.by_name and c.name != fn.name and depth < MAX_DEPTH
-                    and c.name not in cat.acquire):
-                helper = self.by_name[c.name]
-                for j, arg in enumerate(c.args):
-                    if root(arg) == it and j < len(helper.params) and helper.params[j]:
-                        got = self._iter_setup(helper, helper.params[j], depth + 1)
-                        if got == "":
-                            return ""
-                        if got:
-                            kernel = kernel or f"{got} in {c.name}()"
-        return kernel
-
-    def _summarise(self, fname: str, k: int, depth: int, stack: tuple[str, ...],
-                   suffix: str = "") -> Trace:
-        """What function ``fname`` does with its parameter k (or with ``param<suffix>``,
-        the pages inside the struct it was passed)."""
-        fn = self.by_name[fname]
-        trace = Trace()
-        if k < len(fn.params) and fn.params[k]:
-            self._trace(fn, {fn.params[k] + suffix}, depth, stack + (fname,), trace,
-                        via=fname)
-        return trace
-
-    def _trace(self, fn: Function, start: set[str], depth: int, stack: tuple[str, ...],
-               out: Trace, via: str) -> None:
-        cat = self.catalog
-        names = aliases(fn, start, cat)
-        for _ in range(3):
-            # A helper that stores the pages into another of its parameters (fill_sg(sgl,
-            # pages, n)) makes the caller's argument carry them too.
-            grew = False
-            for c in fn.calls:
-                if (c.name not in self.by_name or c.name in cat.acquire or c.name in stack
-                        or depth >= MAX_DEPTH):
-                    continue
-                params = self.by_name[c.name].params
-                for k, arg in enumerate(c.args):
-                    if names.mentioned(arg):
-                        held = self._summary(c.name, k, depth + 1, stack).names
-                        for j, p in enumerate(params[: len(c.args)]):
-                            if j != k and p and p in held:
-                                grew |= names.add(root(c.args[j]))
-            if not grew:
-                break
-            names = aliases(fn, names.names, cat)
-        out.names.update(names.names)
-        for c in fn.calls:
-            if not c.args:
-                continue
-            inner = {k: suf for k, a in enumerate(c.args)
-                     if (suf := enclosing(a, names)) is not None}
-            if not inner and not any(names.mentioned(a) for a in c.args):
-                continue
-            g = c.guards
-            if c.name in cat.release and c.name not in self.sf.defined:
-                spec = cat.release[c.name]
-                if len(c.args) > spec.arg and names.mentioned(c.args[spec.arg]):
-                    # pages[i] one at a time, in a loop: a batch release could take the
-                    # array. Not so for sg_page(&sgl[i]) / pfn_to_page(pfns[i]).
-                    arg = c.args[spec.arg]
-                    element = c.in_loop and "[" in arg and "(" not in arg
-                    out.releases.append(Release(c.name, spec.kind, fn.path or self.sf.path,
-                                                c.line, fn.name, via, element, g))
-                    continue
-            if c.name in cat.use:
-                direction = next((d for d in _DIRECTIONS if any(d in a for a in c.args)), "")
-                out.uses.append(Use(cat.use[c.name], c.name, c.line, fn.name, via, direction,
-                                    fn.path or self.sf.path))
-                continue
-            if c.name in self.by_name and c.name not in cat.acquire:
-                if c.name in stack or depth >= MAX_DEPTH:
-                    continue
-                callee = self.by_name[c.name]
-                for k, arg in enumerate(c.args):
-                    if names.mentioned(arg) or k in inner:
-                        sub = self._summary(c.name, k, depth + 1, stack, inner.get(k, ""))
-                        out.releases.extend(_lift(r, g, callee.params, c.args)
-                                            for r in sub.releases)
-                        out.uses.extend(sub.uses)
-                        out.escapes.extend(sub.escapes)
-                        # Where the helper keeps them (add_to_unpin_list: a list node's
-                        # ->folio) leads to the release callback, as a caller's field does.
-                        out.names.update(n for n in sub.names if field_of(n))
-                continue
-            if c.name in cat.acquire or c.name in cat.neutral or c.name in cat.iterators:
-                continue
-            if c.name in cat.containers or "for_each" in c.name:
-                continue
-            deferred = self._callback(c, names)
-            if deferred is not None and deferred not in stack and depth < MAX_DEPTH:
-                # kunit_add_action_or_reset(test, unpin_sgt, sgt) / devm_add_action(dev,
-                # release, obj): the callback is called later with the object.
-                sub = self._summary(deferred, 0, depth + 1, stack)
-                out.releases.extend(_lift(r, g, self.by_name[deferred].params[:1],
-                                          tuple(a for a in c.args if names.mentioned(a))[:1])
-                                    for r in sub.releases)
-                out.uses.extend(sub.uses)
-                out.escapes.extend(sub.escapes)
-                continue
-            out.escapes.append(f"{c.name}()")
-        for value in fn.returns:
-            if any(root(v) in names.names for v in returned_values(value)):
-                out.escapes.append("return")
-                if depth < MAX_DEPTH:
-                    self._callers(fn, None, depth, stack, out)
-                break
-        params = [k for k, p in enumerate(fn.params) if p and p in names.names]
-        if params and depth < MAX_DEPTH and not via:
-            for k in params:
-                self._callers(fn, k, depth, stack, out)
-
-    def _callback(self, c: Call, names: Names) -> str | None:
-        """A same-file function passed by name next to the pages, to be called back with
-        them: it must take exactly one parameter, and the pages be one other argument."""
-        funcs = [a for a in c.args if a in self.by_name and len(self.by_name[a].params) == 1]
-        data = [a for a in c.args if a not in funcs and names.mentioned(a)]
-        return funcs[0] if len(funcs) == 1 and len(data) == 1 else None
-
-    def _owned(self, f: str, origin: str, names: set[str]) -> bool:
-        """Whether field ``f`` only ever holds these pages in the unit: every store into
-        any ``->f`` / ``.f`` is NULL or, in the acquiring function ``origin``, a local that
-        holds only the pages. Then a release of ``x->f`` anywhere is a release of these
-        pages, as firm as a helper's (acrn's ``vm->monitor_page``); io_uring's
-        ``mr->pages``, also filled with pages it allocates, is not."""
-        stores = self.sf.field_stores.get(f, ())
-        if not stores:
-            return False
-        home = self.by_name.get(origin)
-        for where, written in stores:
-            rhs = norm(written)
-            if rhs in ("NULL", "0"):
-                continue
-            value = root(rhs) if "(" not in rhs else None
-            if where != origin or home is None or value not in names:
-                return False
-            # The local stored must hold nothing else: fuse_copy_fill's "page" is also a
-            # page it allocates for a splice buffer.
-            for a in home.assigns:
-                if declared_name(a.lhs) == value and a.rhs not in ("NULL", "0") and (
-                        "(" in a.rhs or root(a.rhs) not in names):
-                    return False
-        return True
-
-    def _through_fields(self, fields: set[str], globals_: set[str], origin: str,
-                        out: Trace, owned: set[str] | frozenset[str] = frozenset()) -> None:
-        """Other functions of the file that reach the pages through the same struct field
-        or file-scope variable: ``obj->pages = pages`` here, ``unpin_user_pages(obj->pages,
-        n)`` in a release callback. Fields are matched by name within the file (struct types
-        are not resolved); functions returning the field (``return dio->pages[i]``) act as
-        accessors. A file-scope variable is the same storage wherever no parameter of the
-        function shadows it: it is matched exactly, so its releases are as firm as a
-        helper's; so are those of a field the pages own (``_owned``)."""
-        every = _storage_rx(fields, globals_)
-        assert every is not None
-        accessors = {fn.name for fn in self.sf.functions
-                     if any(every.search(r) for r in fn.returns)}
-        for fn in self.sf.functions:
-            shadowed = globals_ & set(fn.params)
-            rx = _storage_rx(fields, globals_ - shadowed) if shadowed else every
-            if rx is None:
-                continue
-            start = set()
-            for c in fn.calls:
-                for arg in c.args:
-                    if rx.search(arg):
-                        start.add(root(arg))
-                if c.name in accessors and c.result:
-                    start.add(root(c.result))
-            for a in fn.assigns:
-                if rx.search(a.rhs):
-                    start.add(root(a.rhs))
-            start.discard(None)
-            if not start or (fn.name == origin and not start - out.names):
-                continue
-            if start & globals_:
-                kind = "global"
-            elif (held := {field_of(n) for n in start if field_of(n)}) and held <= owned:
-                kind = "owned field"
-            else:
-                kind = "field"
-            sub = Trace()
-            self._trace(fn, start, 1, (fn.name,), sub, via=f"{kind} in {fn.name}")
-            # Their branches may test a recorded flag, so their guards stay; their origin
-            # stays "field"/"global" even when a helper of that function did the release.
-            out.releases.extend(
-                r if r.kept else dataclasses.replace(
-                    r, via=f"{kind} in {fn.name}, {r.via}") for r in sub.releases)
-            out.uses.extend(sub.uses)
-
-    def _callers(self, fn: Function, k: int | None, depth: int, stack: tuple[str, ...],
-                 out: Trace) -> None:
-        """Follow into same-file callers: the pages are their argument k, or the result."""
-        for caller in self.sf.functions:
-            if caller.name in stack:
-                continue
-            for c in caller.calls:
-                if c.name != fn.name:
-                    continue
-                if k is None:
-                    start = root(c.result) if c.result else None
-                else:
-                    start = root(c.args[k]) if k < len(c.args) else None
-                if start:
-                    sub = Trace()
-                    # From the call on: a caller reusing the name (binder's "page" is a
-                    # freshly allocated page before it holds the looked-up one) must not
-                    # lend the site the earlier value's uses.
-                    self._trace(_from_line(caller, c.line), {start}, depth + 1,
-                                stack + (caller.name,), sub, via=f"caller {caller.name}")
-                    # The caller's branches say nothing about the site's: drop them.
-                    out.releases.extend(_lift(r, (), (), ()) for r in sub.releases)
-                    # Where the caller keeps them (buf->pages) leads to its release callback.
-                    out.names.update(n for n in sub.names if field_of(n))
-                    out.uses.extend(sub.uses)
-                    out.escapes.extend(sub.escapes)
-
-
-def _from_line(fn: Function, line: int) -> Function:
-    """The function with the calls and assignments before ``line`` left out."""
-    return dataclasses.replace(fn, calls=tuple(c for c in fn.calls if c.line >= line),
-                               assigns=tuple(a for a in fn.assigns if a.line >= line))
-
-
-def _storage_rx(fields: set[str], globals_: set[str]) -> re.Pattern[str] | None:
-    """Mentions of ``->field`` / ``.field`` or of a file-scope variable by its bare name."""
-    alts = []
-    if fields:
-        alts.append(rf"(?:->|\.)(?:{'|'.join(map(re.escape, sorted(fields)))})(?!\w)")
-    if globals_:
-        alts.append(rf"(?<![\w>.])(?:{'|'.join(map(re.escape, sorted(globals_)))})(?!\w)")
-    return re.compile("|".join(alts)) if alts else None
-
-
-def _lift(r: Release, call_guards: tuple[Guard, ...], params: tuple[str, ...],
-          args: tuple[str, ...]) -> Release:
-    """A helper's release seen from its call: the helper's own branch conditions rewritten
-    in the caller's terms (parameter -> argument text), after the call's own branches.
-
-    ``put_back_pages(cmd, ...)`` switching on ``cmd`` inside is then comparable with the
-    caller's ``switch (cmd)`` around the acquisition (mm/gup_test.c).
-    """
-    lifted = []
-    for g in r.guards:
-        cond = g.cond
-        for p, a in zip(params, args, strict=False):
-            if p and p != a and re.fullmatch(r"[\w>.-]+", a):
-                cond = re.sub(rf"(?<![\w>.]){re.escape(p)}(?!\w)", a, cond)
-        lifted.append(Guard(cond, g.value))
-    guards = call_guards + tuple(lifted)
-    if guards == r.guards:
-        return r
-    return Release(r.api, r.kind, r.path, r.line, r.function, r.via, r.in_loop, guards)
-
-
-def _unique(items: list) -> list:
-    seen = set()
-    out = []
-    for item in items:
-        if item not in seen:
-            seen.add(item)
-            out.append(item)
-    return out
-
-
-def conjuncts(cond: str) -> list[str]:
-    """``a&&(b||c)&&d`` -> [a, (b||c), d]: the top-level terms of a conjunction."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(cond):
-        depth += (ch == "(") - (ch == ")")
-        if depth == 0 and cond.startswith("&&", i):
-            out.append(cond[start:i])
-            start = i + 2
-    out.append(cond[start:])
-    return [c for c in out if c]
+                for v in values:
+                    text, whole = flag_values(fn, v, depth + 1)
+                    parts.append(text)
+                    complete &= whole
+            case ir.Unary(op="~"):
+                continue  # a cleared flag: gup_flags &= ~FOLL_WRITE
+            case ir.Unary(arg=a):
+                work.append(a)
+            case ir.Binary(op=op) if op in ("==", "!=", "<", ">", "<=", ">="):
+                continue  # "dir == DMA_FROM_DEVICE": 0 or 1, a boolean passed as the flags
+            case ir.Binary(left=left, right=r):
+                work += [r, left]
+            case ir.Ternary(then=t, other=o):
+                work += [o, t]
+            case _:
+                complete = False  # a call, a field: anything
+    return " | ".join(sorted(set(p for p in " | ".join(parts).split(" | ") if p))), complete

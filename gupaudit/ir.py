@@ -180,6 +180,7 @@ class Body:
     locals: frozenset[str] = field(default_factory=frozenset)
     pointers: frozenset[str] = field(default_factory=frozenset)  # locals declared as pointers
     end_line: int = 0  # the closing brace: falling off the end returns there
+    types: dict[str, str] = field(default_factory=dict)  # params and locals: struct tag
 
 
 # ---------------------------------------------------------------- printing
@@ -212,7 +213,9 @@ def show(e: Expr | None) -> str:
 
 
 def effects(e: Expr | None) -> list[Expr]:
-    """Calls, assignments and increments of an expression, in evaluation order."""
+    """Calls, assignments and increments of an expression, in evaluation order. A ternary
+    whose arms, or a ``&&`` / ``||`` whose right side, has effects of its own stands for
+    them: they run on some paths only (``flat`` spells them out)."""
     out: list[Expr] = []
 
     def walk(x: Expr | None) -> None:
@@ -237,15 +240,35 @@ def effects(e: Expr | None) -> list[Expr]:
                 walk(i)
             case Binary(op=op, left=left, right=r):
                 walk(left)
-                if op not in ("&&", "||"):  # short-circuit: the right side may not run
+                if op not in ("&&", "||"):
                     walk(r)
-            case Ternary(cond=c):
-                walk(c)  # which arm runs depends on c: neither is an effect for certain
+                elif effects(r):  # short-circuit: the right side runs on some paths only,
+                    out.append(x)  # and the dataflow runs it on those
+            case Ternary(cond=c, then=t, other=o):
+                walk(c)
+                # Which arm runs depends on c: the ternary itself stands for its arms'
+                # effects, and the dataflow runs one arm per path.
+                if effects(t) or effects(o):
+                    out.append(x)
             case Seq(items=items):
                 for i in items:
                     walk(i)
 
     walk(e)
+    return out
+
+
+def flat(items: list[Expr]) -> list[Expr]:
+    """Effects with each ternary's arms and each short-circuit's right side spelled out:
+    every call or store that may run."""
+    out: list[Expr] = []
+    for x in items:
+        if isinstance(x, Ternary):
+            out += flat(effects(x.then)) + flat(effects(x.other))
+        elif isinstance(x, Binary):  # a && f(x)
+            out += flat(effects(x.right))
+        else:
+            out.append(x)
     return out
 
 
@@ -276,6 +299,7 @@ class _Lowerer:
         self.locals: set[str] = set()
         self.pointers: set[str] = set()
         self.hoisted: list[Stmt] = []  # statements of ({ ... }) met inside an expression
+        self.types: dict[str, str] = {}  # name -> struct tag, where declared as one
 
     # -- expressions
     def expr(self, n: ts.Node | None) -> Expr:
@@ -373,14 +397,25 @@ class _Lowerer:
         if t == "declaration":
             return self.declaration(n)
         if t == "if_statement":
-            cond = self.expr(n.child_by_field_name("condition"))
-            pre = self._take_hoisted()
-            then = self.stmt_or_empty(n.child_by_field_name("consequence"))
-            alt = n.child_by_field_name("alternative")
-            if alt is not None and alt.type == "else_clause":
-                alt = alt.named_children[0] if alt.named_children else None
-            stmt = If(cond, then, self.stmt(alt) if alt is not None else None, line)
-            return Block((*pre, stmt)) if pre else stmt
+            # An else-if chain is read in a loop, not by recursion: kernel code has chains
+            # of hundreds of arms.
+            arms: list[tuple[Expr, list[Stmt], Stmt, int]] = []
+            node: ts.Node | None = n
+            while node is not None and node.type == "if_statement":
+                cond = self.expr(node.child_by_field_name("condition"))
+                pre = self._take_hoisted()
+                then = self.stmt_or_empty(node.child_by_field_name("consequence"))
+                arms.append((cond, pre, then, _line(node)))
+                node = node.child_by_field_name("alternative")
+                if node is not None and node.type == "else_clause":
+                    node = node.named_children[0] if node.named_children else None
+            stmt: Stmt | None = self.stmt(node) if node is not None else None
+            for cond, pre, then, at in reversed(arms):
+                stmt = If(cond, then, stmt, at)
+                if pre:
+                    stmt = Block((*pre, stmt))
+            assert stmt is not None
+            return stmt
         if t == "switch_statement":
             return self.switch(n)
         if t == "for_statement":
@@ -476,7 +511,13 @@ class _Lowerer:
     def declaration(self, n: ts.Node) -> Stmt:
         out: list[Stmt] = []
         line = _line(n)
+        tag = _struct_tag(n.child_by_field_name("type"))
         for d in n.named_children:
+            if tag and d.type in ("init_declarator", "identifier", "pointer_declarator"):
+                name = _declared(d.child_by_field_name("declarator")
+                                 if d.type == "init_declarator" else d)
+                if name:
+                    self.types[name] = tag
             if d.type == "init_declarator":
                 decl = d.child_by_field_name("declarator")
                 name = _declared(decl)
@@ -553,10 +594,39 @@ def _declared(d: ts.Node | None) -> str | None:
     return _text(d) if d is not None else None
 
 
+def _struct_tag(type_node: ts.Node | None) -> str:
+    """``struct foo`` -> foo; anything else -> ""."""
+    if type_node is not None and type_node.type == "struct_specifier":
+        name = type_node.child_by_field_name("name")
+        if name is not None:
+            return _text(name)
+    return ""
+
+
+def _param_types(body: ts.Node) -> dict[str, str]:
+    """The struct type of each parameter declared ``struct foo *p`` in the definition
+    around ``body`` (none for a body whose header tree-sitter could not read)."""
+    fn = body.parent
+    if fn is None or fn.type != "function_definition":
+        return {}
+    d = fn.child_by_field_name("declarator")
+    while d is not None and d.type != "function_declarator":
+        d = d.child_by_field_name("declarator")
+    plist = d.child_by_field_name("parameters") if d is not None else None
+    out = {}
+    for p in plist.named_children if plist is not None else ():
+        tag = _struct_tag(p.child_by_field_name("type"))
+        name = _declared(p.child_by_field_name("declarator"))
+        if tag and name:
+            out[name] = tag
+    return out
+
+
 def lower(body: ts.Node, params: tuple[str, ...],
           is_iterator: Callable[[str], bool]) -> Body:
     """A function body's IR."""
     lw = _Lowerer(is_iterator)
+    lw.types.update(_param_types(body))
     block = lw.block(body.named_children)
     return Body(block, params, frozenset(lw.locals), frozenset(lw.pointers),
-                body.end_point[0] + 1)
+                body.end_point[0] + 1, lw.types)

@@ -1,14 +1,13 @@
 """Frozen data shared by the stages. Nothing here knows about tree-sitter.
 
 Stage by stage: ``parse``/``locate`` turn a C file into ``SourceFile`` (functions, their
-calls and assignments as plain text, and each one's CFG over the IR of ``ir``/``cfg``),
-``flow`` and ``dataflow`` turn a site into ``Flow`` (where its pages go, path by path),
+acquisition calls, and each one's CFG over the IR of ``ir``/``cfg``), ``dataflow`` and
+``flow`` turn a site into ``Flow`` (where its pages go, path by path),
 ``classify`` turns both into a ``Site`` (status, case, rules), ``report`` prints a ``ScanResult``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,49 +30,14 @@ class Status(StrEnum):
 STATUS_ORDER = tuple(Status)
 
 
-_OBJECT_PREFIX = re.compile(r"\b\w+(?:->|\.)")
-
-
-def _bare(cond: str) -> str:
-    return _OBJECT_PREFIX.sub("", cond)
-
-
-@dataclass(frozen=True, slots=True)
-class Guard:
-    """A branch a statement sits in: ``if (cond)`` -> value "true"/"false"; ``switch`` -> the
-    case labels that reach it, joined by "|" (fallthrough from empty cases included)."""
-
-    cond: str
-    value: str
-
-    def excludes(self, other: Guard) -> bool:
-        """True when the two can never hold together (same condition, disjoint values).
-
-        Conditions are compared without object prefixes, so a flag recorded in the object
-        (``if (shm->flags & USER_MAPPED)`` in the release callback) matches the local it was
-        recorded from (``if (flags & USER_MAPPED)`` around the acquisition).
-        """
-        return _bare(self.cond) == _bare(other.cond) and not (
-            set(self.value.split("|")) & set(other.value.split("|")))
-
-
 @dataclass(frozen=True, slots=True)
 class Call:
+    """An acquisition call: the site's identity, and its arguments as written."""
+
     name: str
     args: tuple[str, ...]
     line: int
     column: int
-    guards: tuple[Guard, ...] = ()
-    result: str | None = None  # the lvalue the call's value is assigned to, if any
-    in_loop: bool = False
-    returned: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Assign:
-    lhs: str
-    rhs: str
-    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +46,12 @@ class Function:
     line: int
     end_line: int
     params: tuple[str, ...]
-    calls: tuple[Call, ...]
-    assigns: tuple[Assign, ...]
-    returns: tuple[str, ...]
+    calls: tuple[Call, ...]  # its acquisition calls
     path: str = ""  # the file it is defined in
     static: bool = False  # no caller outside its file
     # What builds the function's control-flow graph (cfg.Lazy), for the dataflow.
     cfg: object = field(default=None, compare=False, hash=False, repr=False)
+    callees: frozenset[str] = frozenset()  # every name it calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +63,11 @@ class SourceFile:
     defined: frozenset[str]
     parse_errors: int = 0
     globals: frozenset[str] = frozenset()  # file-scope variables
-    # field -> (function, value as written) of every store into ``x->field`` / ``x.field``
-    # in the file, in every function body, described or not
-    field_stores: dict[str, tuple[tuple[str, bytes], ...]] = field(default_factory=dict)
+    # field -> (function, value) of every store into ``x->field`` / ``x.field`` in the
+    # file (designated initialisers included; function "" at file scope)
+    stores: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
+    # field -> the functions of the file an ops table or an assignment sets it to
+    handlers: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def merge(files: list[SourceFile], primary: str) -> SourceFile:
@@ -114,8 +79,10 @@ def merge(files: list[SourceFile], primary: str) -> SourceFile:
                       frozenset().union(*(f.defined for f in files)),
                       sum(f.parse_errors for f in files),
                       frozenset().union(*(f.globals for f in files)),
-                      {k: tuple(v for f in files for v in f.field_stores.get(k, ()))
-                       for k in {k for f in files for k in f.field_stores}})
+                      {k: tuple(v for f in files for v in f.stores.get(k, ()))
+                       for k in {k for f in files for k in f.stores}},
+                      {k: frozenset().union(*(f.handlers.get(k, frozenset()) for f in files))
+                       for k in {k for f in files for k in f.handlers}})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,21 +94,22 @@ class Release:
     function: str
     via: str = ""  # "" (direct), or the helper / caller it was reached through
     in_loop: bool = False  # one array element at a time, in a loop (GUP105)
-    guards: tuple[Guard, ...] = ()
-    checked: bool = False  # decided on the paths of the CFG (dataflow), not by guards
+    checked: bool = False  # decided on the paths of the site's CFG (not a joined or reader run)
     unwind: bool = False  # met only on paths to error exits: not the pages' lifetime
 
     @property
     def kept(self) -> bool:
         """Reached through storage that outlives the acquiring function (a struct field,
         a file-scope variable): a release in some other callback."""
-        return self.via.startswith(("field", "global", "owned field"))
+        return self.via.startswith(("field", "global", "owned field", "struct field"))
 
     @property
     def by_field_name(self) -> bool:
-        """Matched by field name only: the same ``->pages`` may hold other pages (an
-        "owned field" holds nothing else in the unit: flow.Tracer._owned)."""
-        return self.via.startswith("field")
+        """Reached through a struct field, read from a function's entry: the same
+        ``->pages`` may hold other pages, and what the object recorded of them (a flag, a
+        type) is not known there. Only an "owned field" (one that holds nothing else in
+        the unit: flow._owned) is as firm as a helper."""
+        return self.via.startswith(("field", "struct field"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +121,12 @@ class Use:
     via: str = ""
     direction: str = ""  # DMA_FROM_DEVICE / DMA_TO_DEVICE / DMA_BIDIRECTIONAL when given
     path: str = ""
+
+    @property
+    def by_field_name(self) -> bool:
+        """Reached by struct-field name only, in an object of unknown type: the same
+        ``->mem`` may be another struct's (a "struct field" is of the site's type)."""
+        return self.via.startswith("field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +143,7 @@ class Flow:
     # other paths); function: the one that leaves there (the site's, or a caller's)
     leaks: tuple[tuple[int, str, str], ...] = ()
     kernel_iter: str = ""  # why the extraction's iterator is kernel-backed (nothing pinned)
-    owned: tuple[str, ...] = ()  # struct fields that hold only these pages (Tracer._owned)
+    owned: tuple[str, ...] = ()  # struct fields that hold only these pages (flow._owned)
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
     #                      file-scope variable or return value)
 

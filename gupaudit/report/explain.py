@@ -74,9 +74,8 @@ def render(site: Site, root: Path, out: TextIO) -> None:
     out.write("  released\n" if site.releases else "  released    (no release found)\n")
     for r in site.releases:
         via = f" (via {r.via})" if r.via else ""
-        when = " if " + " && ".join(f"{g.cond}={g.value}" for g in r.guards) if r.guards else ""
         unwind = ", on error paths only" if r.unwind else ""
-        out.write(f"    {r.api}()   {r.path}:{r.line} in {r.function}(){via}{when}{unwind}\n")
+        out.write(f"    {r.api}()   {r.path}:{r.line} in {r.function}(){via}{unwind}\n")
         snippet(r.path, r.line)
     for line, why, leaving in site.leaks:
         out.write(f"  leaks here  {site.path}:{line} in {leaving}() "
