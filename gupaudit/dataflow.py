@@ -716,7 +716,10 @@ class Analysis:
         if storage and key in self._readers:
             return self._readers[key]
         out: Outcome | None = None
-        for joined in (False, True)[:1 + coarse]:
+        # A function reading the pages back out of storage knows nothing of the site's
+        # paths: its paths are joined from the start (which releases and uses it reaches
+        # is all it can say), and that is much cheaper.
+        for joined in (True,) if storage else (False, True)[:1 + coarse]:
             run = _Run(self, self.funcs[name], None, None, ref, None, depth, stack or (name,),
                        coarse=joined, storage=storage, storage_types=types)
             out = run.go(State(take="held", ref=ref, counts=HELD_COUNTS, aliases=paths,
