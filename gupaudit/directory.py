@@ -14,7 +14,6 @@ import os
 import posixpath
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
@@ -189,24 +188,6 @@ def deep_pass(sites: list[Site], jobs: list[DirJob], store: cache_mod.Cache,
             continue
         replace(sites, found)
         store.remember_sites(key, found)
-
-
-def fs_lister(root: Path) -> Lister:
-    def list_dir(folder: str) -> list[str]:
-        try:
-            return [e.name for e in os.scandir(root / folder) if e.is_file(follow_symlinks=False)]
-        except OSError:
-            return []
-    return list_dir
-
-
-def fs_reader(root: Path) -> Reader:
-    def read(rel: str) -> bytes | None:
-        try:
-            return (root / rel).read_bytes()
-        except OSError:
-            return None
-    return read
 
 
 def replace(sites: list[Site], found: list[Site]) -> None:

@@ -3,6 +3,9 @@
 Input: a tree root. Output: paths (relative, '/'-separated) of .c/.h files that contain one of
 the catalogue's byte needles. The walk does not honour .gitignore (Debian's linux-source ends
 its .gitignore with "/*"), skips .git and symlinks (no loops), and reads in parallel.
+
+``WorkTree`` is a tree on disk as the pipeline's source of files; ``history.GitRevision``
+is the same for a revision's git objects. ``pipeline.run`` drives either.
 """
 
 from __future__ import annotations
@@ -12,9 +15,17 @@ import ctypes.util
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, as_completed
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gupaudit import catalog as catalog_mod
+from gupaudit.model import Era
+
+if TYPE_CHECKING:
+    from gupaudit.cache import Cache
 
 SOURCE_SUFFIXES = (".c", ".h")
 SKIP_DIRS = frozenset({".git", ".pc", ".tmp_versions"})
@@ -136,3 +147,107 @@ def _contains() -> Callable[[bytes, bytes], bool]:
 def _chunks(items: list[str], n: int) -> list[list[str]]:
     size = max(1, len(items) // n + 1)
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class WorkTree:
+    """A tree on disk as the pipeline's source of files (``pipeline.run``): the walk, the
+    byte prefilter (its answers cached by file stamp), the notifier files, the bytes."""
+
+    def __init__(self, root: Path, exclude: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self.label = str(root)
+        self.exclude = exclude
+        self.scanned = 0  # files walked
+        self.warnings: list[str] = []
+        self.notifier_dirs: frozenset[str] = frozenset()
+        self._paths: list[str] = []
+        self._unreadable_dirs: list[str] = []
+        self._stamps: dict[str, str] = {}
+        self._known: dict[str, bool] = {}
+        self._base = str(root)
+
+    def era(self) -> tuple[Era, list[str]]:
+        from gupaudit import era as era_mod  # noqa: PLC0415 - era imports the catalogue
+
+        cat = catalog_mod.load()
+        found = era_mod.detect(self.root, cat)
+        if found is None:
+            return era_mod.newest(cat), [
+                f"{self.root} does not look like a kernel tree (no include/linux/mm.h); "
+                "scanning it anyway, with advice for the newest APIs"]
+        return found, []
+
+    def maintainers(self, pool: Executor | None) -> Callable[[], object]:
+        """MAINTAINERS, parsed by a worker while this process walks the tree."""
+        from gupaudit import maintainers as maintainers_mod  # noqa: PLC0415
+
+        if pool is None:
+            return lambda: maintainers_mod.load(self.root)
+        future = pool.submit(maintainers_mod.load, self.root)
+        return future.result
+
+    def prepare(self, store: Cache) -> None:
+        """Walk the tree, find the notifier files, look the stamps up in the cache."""
+        cat = catalog_mod.load()
+        stamps: dict[str, str] | None = {} if store.db is not None else None
+        paths, self._unreadable_dirs = walk(self.root, cat.skip_dirs, stamps)
+        if self.exclude:
+            paths = [p for p in paths if not is_definition_file(p, self.exclude)]
+        self._paths = paths
+        self.scanned = len(paths)
+        self.notifier_dirs = frozenset(
+            os.path.dirname(p)
+            for p in marked(self.root, paths, cat.notifier_file,
+                            tuple(n.encode() for n in cat.notifiers))
+            if not is_definition_file(p, cat.definition_files))
+        from gupaudit import cache as cache_mod  # noqa: PLC0415
+
+        version = cache_mod.analyser_version()
+        base = str(self.root.resolve())
+        self._stamps = {f"{base}/{rel}": f"{stamp}:{version}"
+                        for rel, stamp in (stamps or {}).items()}
+        self._known = store.prefilter_known(self._stamps)
+        self._base = base
+
+    def candidates(self, store: Cache, pool: Executor | None, jobs: int,
+                   only: frozenset[str] | None = None) -> Iterator[list[str]]:
+        """Batches of files holding an acquisition name, as the prefilter finds them: the
+        cached answers first, then each slice of the tree as a worker finishes it."""
+        if only is not None:
+            yield sorted(only)
+            return
+        cat = catalog_mod.load()
+        base = self._base
+        yield [rel for rel in self._paths if self._known.get(f"{base}/{rel}")]
+        unknown = [rel for rel in self._paths if f"{base}/{rel}" not in self._known]
+        work = prefilter_jobs(self.root, unknown, cat.prefilter_needles(),
+                              tuple(n.encode() for n in cat.acquire), 4 * jobs)
+        unreadable: list[str] = []
+        results: Iterable[tuple[Job, tuple[list[str], list[str]]]]
+        if pool is None:
+            results = ((job, matching(job)) for job in work)
+        else:
+            futures = {pool.submit(matching, job): job for job in work}
+            results = ((futures[f], f.result()) for f in as_completed(futures))
+        for job, (hits, bad) in results:
+            unreadable.extend(bad)
+            hit, skipped = set(hits), set(bad)
+            store.remember_prefilter((f"{base}/{rel}", self._stamps[f"{base}/{rel}"],
+                                      rel in hit) for rel in job[1]
+                                     if rel not in skipped and f"{base}/{rel}" in self._stamps)
+            yield hits
+        if unreadable or self._unreadable_dirs:
+            names = (self._unreadable_dirs + unreadable)[:3]
+            self.warnings.append(f"{len(unreadable) + len(self._unreadable_dirs)} files or "
+                                 f"folders could not be read, e.g. {', '.join(names)}")
+
+    def read(self, rel: str) -> bytes:
+        """A file's bytes (OSError when it cannot be read)."""
+        return (self.root / rel).read_bytes()
+
+    def list_dir(self, folder: str) -> list[str]:
+        try:
+            return [e.name for e in os.scandir(self.root / folder)
+                    if e.is_file(follow_symlinks=False)]
+        except OSError:
+            return []

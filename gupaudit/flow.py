@@ -107,7 +107,7 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     kernel = ""
     if api.family is Family.ITER_EXTRACT and site.args:
         kernel = kernel_iterator(an, unit, fn, site.args[0], _node_of(fn.cfg, site))
-    return Flow(tuple(sorted(names)), tuple(_unique(releases)), tuple(_unique(uses)),
+    return Flow(tuple(sorted(names)), _one_per_line(releases), _one_per_use(uses),
                 tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),
                 kernel_iter=kernel, owned=tuple(sorted(owned)), local=local)
 
@@ -332,6 +332,22 @@ def _owned(unit: Unit, f: str, fn: Func, names: set[str]) -> bool:
             if not _null(v) and (isinstance(v, ir.Call) or path_of(v) not in names):
                 return False
     return True
+
+
+def _one_per_line(releases: list[Release]) -> tuple[Release, ...]:
+    """One release per source line, reached the most direct way: the first found (the
+    site's own run, then callers, then storage read back), unless a later way reaches it
+    on a success path where the first only met it unwinding."""
+    best: dict[tuple[str, int], Release] = {}
+    for r in releases:
+        old = best.get((r.path, r.line))
+        if old is None or (old.unwind and not r.unwind):
+            best[(r.path, r.line)] = r
+    return tuple(best.values())
+
+
+def _one_per_use(uses: list[Use]) -> tuple[Use, ...]:
+    return tuple({(u.path, u.line, u.api): u for u in reversed(uses)}.values())[::-1]
 
 
 def _null(e: ir.Expr) -> bool:

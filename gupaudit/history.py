@@ -4,18 +4,16 @@ No checkout: each revision's blobs are read through gitpython, the user's work t
 index are untouched. The prefilter of a revision is ``git grep -l`` on that revision (one
 process per revision, not per file), remembered in the cache by tree id; each candidate
 blob's sites come from the cache by content, so a file unchanged between releases is
-analysed once. Per revision the result is a ``ScanResult``, the same a plain scan of that
-revision's files gives.
+analysed once. A revision is a source of files for ``pipeline.run`` (``GitRevision``), so
+its result is the same ``ScanResult`` a plain scan of that revision's files gives.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import os
 import posixpath
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +22,11 @@ import git
 
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
-from gupaudit import discover, group
+from gupaudit import discover, pipeline
 from gupaudit import era as era_mod
 from gupaudit import maintainers as maintainers_mod
-from gupaudit.analyse import analyse_bytes
-from gupaudit.directory import deep_pass, directory_jobs
 from gupaudit.errors import BadRevision, InputError, UsageError
-from gupaudit.model import ScanResult, Site
-from gupaudit.pipeline import worker_init
+from gupaudit.model import Era, ScanResult
 
 
 @dataclass(frozen=True)
@@ -149,69 +144,77 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "git grep failed"
 
 
+class GitRevision:
+    """A revision's git objects as the pipeline's source of files (``pipeline.run``): its
+    candidates from ``git grep`` on the revision (cached by tree id), its blobs."""
+
+    def __init__(self, repo: git.Repo, rev: Revision, exclude: tuple[str, ...] = ()) -> None:
+        self.repo = repo
+        self.rev = rev
+        self.commit = rev.commit
+        self.exclude = exclude
+        self.label = f"{repo.working_dir}@{rev.name}"
+        self.scanned = 0  # git grep searches the revision; no file count of our own
+        self.warnings: list[str] = []
+        self.notifier_dirs: frozenset[str] = frozenset()
+        self._candidates: list[str] = []
+
+    def era(self) -> tuple[Era, list[str]]:
+        cat = catalog_mod.load()
+        texts = [b.decode("utf-8", "replace") for b in
+                 (blob(self.commit, h) for h in era_mod.HEADERS) if b is not None]
+        makefile = blob(self.commit, "Makefile")
+        version = era_mod.version_of_makefile(makefile[:4096]) if makefile else None
+        era = era_mod.from_headers(texts, version, cat)
+        if era is None:
+            return era_mod.newest(cat), [
+                f"{self.rev.name} does not look like a kernel tree (no include/linux/mm.h)"]
+        return era, []
+
+    def maintainers(self, pool: object) -> Callable[[], object]:
+        def load() -> object:
+            text = blob(self.commit, "MAINTAINERS")
+            return maintainers_mod.parse(text.decode("utf-8", "replace")) if text else None
+        return load
+
+    def prepare(self, store: cache_mod.Cache) -> None:
+        cat = catalog_mod.load()
+        tree_id = self.commit.tree.hexsha
+        candidates = store.tree_candidates(tree_id)
+        if candidates is None:
+            candidates = [p for p in _grep(self.repo, self.commit, sorted(cat.acquire))
+                          if not discover.is_definition_file(p, cat.definition_files)
+                          and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
+            store.remember_tree_candidates(tree_id, candidates)
+        marked = store.tree_candidates(tree_id + ":notifier")
+        if marked is None:
+            marked = [p for p in _grep(self.repo, self.commit, sorted(cat.notifiers))
+                      if cat.notifier_file.search(p)]
+            store.remember_tree_candidates(tree_id + ":notifier", marked)
+        self.notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
+                                       if not discover.is_definition_file(
+                                           p, cat.definition_files))
+        self._candidates = [p for p in candidates if not (
+            self.exclude and discover.is_definition_file(p, self.exclude))]
+
+    def candidates(self, store: cache_mod.Cache, pool: object, jobs: int,
+                   only: frozenset[str] | None = None) -> Iterator[list[str]]:
+        yield [p for p in self._candidates if only is None or p in only]
+
+    def read(self, rel: str) -> bytes | None:
+        return blob(self.commit, rel)
+
+    def list_dir(self, folder: str) -> list[str]:
+        return _git_lister(self.commit)(folder)
+
+
 def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,
                   pool: ProcessPoolExecutor | None, group_by: str | None = None,
-                  exclude: tuple[str, ...] = (), deep: bool = True) -> ScanResult:
-    started = time.monotonic()
-    cat = catalog_mod.load()
-    commit = rev.commit
-    texts = [b.decode("utf-8", "replace") for b in
-             (blob(commit, h) for h in era_mod.HEADERS) if b is not None]
-    makefile = blob(commit, "Makefile")
-    version = era_mod.version_of_makefile(makefile[:4096]) if makefile else None
-    era = era_mod.from_headers(texts, version, cat)
-    warnings: list[str] = []
-    if era is None:
-        era = era_mod.newest(cat)
-        warnings.append(f"{rev.name} does not look like a kernel tree (no include/linux/mm.h)")
-    tree_id = commit.tree.hexsha
-    candidates = store.tree_candidates(tree_id)
-    if candidates is None:
-        candidates = [p for p in _grep(repo, commit, sorted(cat.acquire))
-                      if not discover.is_definition_file(p, cat.definition_files)
-                      and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
-        store.remember_tree_candidates(tree_id, candidates)
-    marked = store.tree_candidates(tree_id + ":notifier")
-    if marked is None:
-        marked = [p for p in _grep(repo, commit, sorted(cat.notifiers))
-                  if cat.notifier_file.search(p)]
-        store.remember_tree_candidates(tree_id + ":notifier", marked)
-    notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
-                              if not discover.is_definition_file(p, cat.definition_files))
-    sites: list[Site] = []
-    work, keys = [], []
-    for rel in candidates:
-        if exclude and discover.is_definition_file(rel, exclude):
-            continue
-        data = blob(commit, rel)
-        if data is None:
-            continue
-        key = cache_mod.site_key(data, rel, era.name, posixpath.dirname(rel) in notifier_dirs)
-        found = store.sites(key)
-        if found is not None:
-            sites.extend(found)
-        else:
-            work.append((rel, data, era, notifier_dirs))
-            keys.append(key)
-    results = pool.map(analyse_bytes, work, chunksize=2) if pool else map(analyse_bytes, work)
-    for key, (found, warning) in zip(keys, results, strict=True):
-        sites.extend(found)
-        if warning:
-            warnings.append(warning)
-        else:
-            store.remember_sites(key, found)
-    if deep:
-        jobs = directory_jobs(sites, era, notifier_dirs, _git_lister(commit),
-                              lambda rel: blob(commit, rel))
-        deep_pass(sites, jobs, store, pool.map if pool else map, warnings)
-    store.commit()
-    sites.sort(key=lambda s: (s.path, s.line, s.column))
-    text = blob(commit, "MAINTAINERS")
-    table = maintainers_mod.parse(text.decode("utf-8", "replace")) if text else None
-    grouped, sections = group.assign(sites, table, group_by)
-    return ScanResult(f"{repo.working_dir}@{rev.name}", era, tuple(grouped), 0, len(candidates),
-                      tuple(warnings), time.monotonic() - started, sections,
-                      group_by or ("section" if table else "path"))
+                  exclude: tuple[str, ...] = (), deep: bool = True,
+                  jobs: int = 1) -> ScanResult:
+    """One revision, through the same pipeline as a scan of a tree."""
+    return pipeline.run(GitRevision(repo, rev, exclude), store, pool, jobs, deep=deep,
+                        group_by=group_by)
 
 
 def history(path: Path, revs: str | None = None, tags: str | None = None,
@@ -223,14 +226,12 @@ def history(path: Path, revs: str | None = None, tags: str | None = None,
     repo = open_repo(path)
     chosen = revisions(repo, revs, tags, every)
     store = cache_mod.Cache.open(cache_path)
-    jobs = jobs or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(jobs, initializer=worker_init) if jobs > 1 else None
+    pool, jobs = pipeline.open_pool(jobs)
     try:
-        out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude, deep))
+        out = [(rev, scan_revision(repo, rev, store, pool, group_by, exclude, deep, jobs))
                for rev in chosen]
     finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
+        pipeline.close_pool(pool)
     if store.warnings and out:
         rev, last = out[-1]
         out[-1] = (rev, dataclasses.replace(last, warnings=last.warnings + tuple(store.warnings)))

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from conftest import FIXTURES
 
-from gupaudit import history, pipeline
+from gupaudit import discover, history, pipeline
 
 XDIR = FIXTURES / "trees" / "xdir"
 RELEASE = ("unpin_user_pages_dirty_lock", "drivers/bar/bar_pages.c", 13, "bar_release_pages")
@@ -101,9 +101,9 @@ def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> Non
         "int z_queue(struct page **pages)\n{\n\tunpin_user_pages(pages, 1);\n\treturn 0;\n}\n")
     (z / "user.c").write_text("void z_user(struct page **p)\n{\n\tz_queue(p);\n}\n")
     shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False)
+    tree = discover.WorkTree(tmp_path)
     (job,) = directory.directory_jobs(list(shallow.sites), shallow.era, frozenset(),
-                                      directory.fs_lister(tmp_path),
-                                      directory.fs_reader(tmp_path))
+                                      tree.list_dir, tree.read)
     assert [rel for rel, _ in job[2]] == ["drivers/z/queue.c", "drivers/z/site.c"]
     (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
     assert site.status.value == "converted"
