@@ -105,6 +105,8 @@ class Catalog:
     physical: frozenset[str] = frozenset()  # page_to_phys(page): a device may use it
     device_address: frozenset[str] = frozenset()  # page_to_pfn, PFN_PHYS: handed over
     dirty_unlocked: frozenset[str] = frozenset()  # set_page_dirty() without the page lock
+    longterm_flag: str = "FOLL_LONGTERM"  # [flags]
+    write_flag: str = "FOLL_WRITE"
     dma_directions: frozenset[str] = frozenset()  # DMA_TO_DEVICE ...
     device_writes: frozenset[str] = frozenset()  # ... of which the device writes the pages
 
@@ -210,5 +212,6 @@ def load() -> Catalog:
                    frozenset(apis["address"]["physical"]),
                    frozenset(apis["address"]["device"]),
                    frozenset(apis["dirtying"]["unlocked"]),
+                   apis["flags"]["longterm"], apis["flags"]["write"],
                    frozenset(apis["dma"]["directions"]),
                    frozenset(apis["dma"]["device_writes"]))

@@ -1,6 +1,9 @@
 """Stage 6, classify: a site and its flow -> status, case, rules, difficulty, confidence.
 
-The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cases):
+The status comes from a decision table (``_PINNED``, ``_PLAIN``: the first row whose
+condition holds gives status, case, reason and the finding it makes), read over the facts
+the flow derived. The rows, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five
+cases):
 
 * pin / iter-extract sites: a reachable put_page()-style release is a mismatch (GUP102);
   an unpin (or a flag-aware release such as bio_release_pages) makes the site converted.
@@ -23,6 +26,9 @@ The decisions, in order (DESIGN.md "Domain model"; pin_user_pages.rst's five cas
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from gupaudit.catalog import AcquireApi, Catalog
 from gupaudit.model import Call, Era, Family, Flow, Release, Site, Status, Use
@@ -65,85 +71,17 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     dirty = "dirty" in evidence
     acq_target, rel_target = targets(api, era, dirty)
     rules: list[tuple[str, Release | None]] = []
-    case: int | None = None
-    longterm = bool(flags and "FOLL_LONGTERM" in flags) or _stored(flow)
+    flagged = set(flags.split(" | ")) if flags else set()
+    longterm = catalog.longterm_flag in flagged or _stored(flow)
 
-    if flow.no_pages:
-        status, case = Status.GUP_OK, 4
-        reason = "no page array (NULL): faults the range in or checks it, keeps no reference"
-    elif family in _PIN_KINDS:
-        bad = [r for r in reachable if r.kind == "get" and _firm(r)]
-        good = [r for r in reachable if r.kind in ("pin", "either")]
-        if bad:
-            status, reason = Status.MISMATCH, f"pinned, but released with {bad[0].api}()"
-            rules.append(("GUP102", bad[0]))
-        elif good:
-            status, reason = Status.CONVERTED, f"pinned and released with {good[0].api}()"
-        elif flow.kernel_iter:
-            status = Status.CONVERTED
-            reason = (f"extracted from a kernel-backed iterator ({flow.kernel_iter}): no page "
-                      "reference is taken, so there is nothing to unpin")
-        else:
-            status, reason = Status.UNKNOWN, "pinned; no release found" + _where(flow)
-        case = _case(evidence, longterm, family)
-    else:
-        bad = [r for r in reachable if r.kind == "pin" and _firm(r)]
-        puts = [r for r in reachable if r.kind == "get"]
-        if bad:
-            status, reason = Status.MISMATCH, f"plain references released with {bad[0].api}()"
-            rules.append(("GUP103", bad[0]))
-        elif era.name == "put_user_page" and any(r.kind == "put_user" for r in reachable):
-            status, reason = Status.CONVERTED, "released with put_user_page*() (5.3-5.5 era)"
-        elif notifier and family is Family.GET:
-            status, case = Status.GUP_OK, 3
-            reason = ("its driver registers an MMU notifier: the pages are dropped on "
-                      "invalidate, so plain GUP is enough (pin_user_pages.rst case 3)")
-        elif (evidence & _DATA_EVIDENCE or (family is Family.ITER_GET and "cpu" in evidence)
-              or _device_wrote(evidence)):
-            case = _case(evidence, longterm, family)
-            status = Status.UNCONVERTED
-            reason = f"FOLL_GET pages used for {_describe(evidence)}"
-            rules.extend(("GUP101", r) for r in puts[:1])
-        elif "cpu" in evidence and "dirty" in evidence:
-            status, case = Status.UNCONVERTED, 5
-            reason = ("the kernel writes the data and dirties the page while it holds a "
-                      "plain reference (pin_user_pages.rst case 5)")
-        elif "cpu" in evidence or "dirty" in evidence:
-            if any(not r.kept and not r.unwind for r in reachable):
-                status, case = Status.GUP_OK, None
-                reason = ("short-term CPU access, released in the same function "
-                          "(the ptrace/exec/uprobes pattern): plain GUP")
-            else:
-                status, case = Status.UNCONVERTED, 5
-                reason = ("data accessed through pages kept beyond the function "
-                          "(released only through a struct field, or not at all)")
-        elif "struct" in evidence and _physical(flow, catalog):
-            # ne_set_user_memory_region_ioctl: PageHuge/page_to_nid checks, then the
-            # physical addresses go to the hypervisor. Not struct-page-only.
-            status, case = Status.UNKNOWN, None
-            reason = ("struct page checks, and the physical address is handed on "
-                      f"({_physical(flow, catalog)}): a device, firmware or hypervisor may use the "
-                      "memory; check by hand")
-        elif "struct" in evidence and not (family is Family.ITER_GET and flow.escapes):
-            status, case, reason = Status.GUP_OK, 4, "only struct page is touched"
-        elif family is Family.ITER_GET and (flow.escapes or reachable):
-            # iov_iter_get_pages*() exists for I/O on the iterator's memory: pages handed
-            # on (a request, a pipe, a bvec) are read or written by whoever takes them.
-            status, case = Status.UNCONVERTED, 1
-            reason = ("iov_iter pages handed on for I/O" + _where(flow)
-                      if flow.escapes else "iov_iter pages taken for I/O and released here")
-        elif (reachable and flow.local and not flow.uses and not flow.escapes
-              and all(r.function == function and not r.via for r in reachable)):
-            # iommufd's selftest: take the page, compare the pointer, put it.
-            status, case = Status.GUP_OK, 4
-            reason = ("held only inside the function and released there; nothing reads or "
-                      "writes the data (at most the page pointer is compared)")
-        elif not flow.releases and not flow.uses and not flow.escapes and flow.names:
-            status, case, reason = Status.UNKNOWN, None, "pages neither used nor released here"
-        else:
-            status, case = Status.UNKNOWN, None
-            reason = ("released, but no use of the pages seen" if reachable
-                      else "no use or release found") + _where(flow)
+    facts = _Facts(family, flow, reachable, frozenset(evidence), era, notifier, function,
+                   _physical(flow, catalog), longterm)
+    row = next(r for r in (_PINNED if pinned else _PLAIN) if r.when(facts))
+    status = row.status
+    case = _case(evidence, longterm, family) if row.case == "evidence" else row.case
+    reason = row.reason(facts) if callable(row.reason) else row.reason
+    if row.rule:
+        rules.extend((row.rule, r) for r in row.cite(facts)[:1])
 
     if status in (Status.UNCONVERTED, Status.CONVERTED, Status.MISMATCH) and _has_batch(era):
         # A loop of the wrong kind of release is GUP102/GUP103's to fix, not GUP105's.
@@ -168,13 +106,13 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     device = evidence & {"dma", "dio"}
     if (device and _stored(flow) and status in (Status.CONVERTED, Status.UNCONVERTED)
             and family in (Family.GET, Family.PIN) and flags_complete
-            and not (flags and "FOLL_LONGTERM" in flags)
+            and catalog.longterm_flag not in flagged
             and not api.longterm
             and not any(_releases_here(r, function) for r in reachable)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
     if family is Family.ITER_GET and device and era.has_extract:
         extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")
-    written = bool(flags and "FOLL_WRITE" in flags) and (
+    written = catalog.write_flag in flagged and (
         "map" in evidence or any(u.direction in catalog.device_writes
                                  for u in firm_uses))
     plain = [r for r in reachable if not catalog.release[r.api].dirty]
@@ -223,6 +161,127 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 messages=tuple(messages), escapes=flow.escapes, names=flow.names,
                 owned=flow.owned,
                 leaks=flow.leaks if status is not Status.GUP_OK else ())
+
+
+# ---------------------------------------------------------------- the decision table
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the decision table reads of a site."""
+
+    family: Family
+    flow: Flow
+    reachable: list[Release]  # every release met with the pages held, lifetime first
+    evidence: frozenset[str]  # what the uses say the data is for
+    era: Era
+    notifier: bool  # its driver registers an MMU notifier
+    function: str
+    physical: str  # the call a physical address of the pages leaves through, if any
+    longterm: bool
+
+    @property
+    def wrong(self) -> list[Release]:
+        """Firm releases of the other kind of reference."""
+        other = "get" if self.family in _PIN_KINDS else "pin"
+        return [r for r in self.reachable if r.kind == other and _firm(r)]
+
+    @property
+    def unpins(self) -> list[Release]:
+        return [r for r in self.reachable if r.kind in ("pin", "either")]
+
+    @property
+    def puts(self) -> list[Release]:
+        return [r for r in self.reachable if r.kind == "get"]
+
+    def has(self, *kinds: str) -> bool:
+        return bool(self.evidence & set(kinds))
+
+
+@dataclass(frozen=True)
+class _Row:
+    when: Callable[[_Facts], object]
+    status: Status
+    case: int | str | None  # "evidence": read off the uses (_case)
+    reason: str | Callable[[_Facts], str]
+    rule: str = ""  # the finding the row makes, citing the first of ``cite``
+    cite: Callable[[_Facts], list[Release]] = lambda f: []
+
+
+def _always(f: _Facts) -> bool:
+    return True
+
+
+_NO_PAGES = _Row(lambda f: f.flow.no_pages, Status.GUP_OK, 4,
+                 "no page array (NULL): faults the range in or checks it, keeps no reference")
+
+# Pinned (FOLL_PIN) and extracted pages: the release decides.
+_PINNED = (
+    _NO_PAGES,
+    _Row(lambda f: f.wrong, Status.MISMATCH, "evidence",
+         lambda f: f"pinned, but released with {f.wrong[0].api}()", "GUP102",
+         lambda f: f.wrong),
+    _Row(lambda f: f.unpins, Status.CONVERTED, "evidence",
+         lambda f: f"pinned and released with {f.unpins[0].api}()"),
+    _Row(lambda f: f.flow.kernel_iter, Status.CONVERTED, "evidence",
+         lambda f: (f"extracted from a kernel-backed iterator ({f.flow.kernel_iter}): no "
+                    "page reference is taken, so there is nothing to unpin")),
+    _Row(_always, Status.UNKNOWN, "evidence",
+         lambda f: "pinned; no release found" + _where(f.flow)),
+)
+
+# Plain references (FOLL_GET, iov_iter_get_pages*()): what the pages are used for decides
+# (pin_user_pages.rst's five cases), once the release is not of the wrong kind.
+_PLAIN = (
+    _NO_PAGES,
+    _Row(lambda f: f.wrong, Status.MISMATCH, None,
+         lambda f: f"plain references released with {f.wrong[0].api}()", "GUP103",
+         lambda f: f.wrong),
+    _Row(lambda f: f.era.name == "put_user_page" and any(r.kind == "put_user"
+                                                         for r in f.reachable),
+         Status.CONVERTED, None, "released with put_user_page*() (5.3-5.5 era)"),
+    _Row(lambda f: f.notifier and f.family is Family.GET, Status.GUP_OK, 3,
+         "its driver registers an MMU notifier: the pages are dropped on invalidate, so "
+         "plain GUP is enough (pin_user_pages.rst case 3)"),
+    # DMA, block I/O, a long-lived mapping, I/O on an iterator, or written by a device
+    _Row(lambda f: f.has(*_DATA_EVIDENCE) or (f.family is Family.ITER_GET and f.has("cpu"))
+         or _device_wrote(f.evidence), Status.UNCONVERTED, "evidence",
+         lambda f: f"FOLL_GET pages used for {_describe(f.evidence)}", "GUP101",
+         lambda f: f.puts),
+    _Row(lambda f: f.has("cpu") and f.has("dirty"), Status.UNCONVERTED, 5,
+         "the kernel writes the data and dirties the page while it holds a plain "
+         "reference (pin_user_pages.rst case 5)"),
+    _Row(lambda f: f.has("cpu", "dirty") and any(not r.kept and not r.unwind
+                                                 for r in f.reachable),
+         Status.GUP_OK, None, "short-term CPU access, released in the same function "
+         "(the ptrace/exec/uprobes pattern): plain GUP"),
+    _Row(lambda f: f.has("cpu", "dirty"), Status.UNCONVERTED, 5,
+         "data accessed through pages kept beyond the function (released only through a "
+         "struct field, or not at all)"),
+    # struct page checks, then the physical address goes to a hypervisor or device
+    _Row(lambda f: f.has("struct") and f.physical, Status.UNKNOWN, None,
+         lambda f: ("struct page checks, and the physical address is handed on "
+                    f"({f.physical}): a device, firmware or hypervisor may use the memory; "
+                    "check by hand")),
+    _Row(lambda f: f.has("struct") and not (f.family is Family.ITER_GET and f.flow.escapes),
+         Status.GUP_OK, 4, "only struct page is touched"),
+    # iov_iter_get_pages*() exists for I/O on the iterator's memory: pages handed on (a
+    # request, a pipe, a bvec) are read or written by whoever takes them.
+    _Row(lambda f: f.family is Family.ITER_GET and (f.flow.escapes or f.reachable),
+         Status.UNCONVERTED, 1,
+         lambda f: ("iov_iter pages handed on for I/O" + _where(f.flow) if f.flow.escapes
+                    else "iov_iter pages taken for I/O and released here")),
+    # take the page, compare the pointer, put it (iommufd's selftest)
+    _Row(lambda f: (f.reachable and f.flow.local and not f.flow.uses and not f.flow.escapes
+                    and all(r.function == f.function and not r.via for r in f.reachable)),
+         Status.GUP_OK, 4, "held only inside the function and released there; nothing "
+         "reads or writes the data (at most the page pointer is compared)"),
+    _Row(lambda f: not f.flow.releases and not f.flow.uses and not f.flow.escapes
+         and f.flow.names, Status.UNKNOWN, None, "pages neither used nor released here"),
+    _Row(_always, Status.UNKNOWN, None,
+         lambda f: ("released, but no use of the pages seen" if f.reachable
+                    else "no use or release found") + _where(f.flow)),
+)
 
 
 def _at(r: Release | Use, path: str) -> str:
