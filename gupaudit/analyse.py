@@ -15,8 +15,8 @@ from functools import cache
 
 from gupaudit import catalog as catalog_mod
 from gupaudit.classify import classify
-from gupaudit.dataflow import Analysis, Func
-from gupaudit.flow import Unit, flag_values, site_flow
+from gupaudit.dataflow import Analysis, Effect, Func
+from gupaudit.flow import Answers, Unit, flag_values, site_flow
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Flow, Site, SourceFile
@@ -24,27 +24,30 @@ from gupaudit.parse import parse
 
 
 def analyse_source(rel: str, data: bytes, era: Era,
-                   notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
+                   notifier_dirs: frozenset[str] = frozenset(),
+                   answers: Answers | None = None,
+                   external: dict[str, dict[int, Effect]] | None = None) -> list[Site]:
     """Every acquisition site of one file's bytes, classified.
 
     ``notifier_dirs``: directories where some file registers an MMU notifier (case 3 is a
     property of the driver, not of the one file: radeon_mn.c serves radeon_ttm.c).
+    ``answers``/``external``: what other files said of its sites and of the functions its
+    pages are handed to (the link pass).
     """
     sf = source_file(rel, parse(data), data, catalog_mod.load())
-    return analyse_unit(sf, rel, era, notifier_dirs)
+    return analyse_unit(sf, rel, era, notifier_dirs, answers, external)
 
 
 def analyse_unit(sf: SourceFile, rel: str, era: Era,
-                 notifier_dirs: frozenset[str] = frozenset()) -> list[Site]:
-    """The sites of file ``rel`` within ``sf``: that file, or its directory merged."""
+                 notifier_dirs: frozenset[str] = frozenset(),
+                 answers: Answers | None = None,
+                 external: dict[str, dict[int, Effect]] | None = None) -> list[Site]:
+    """The sites of file ``rel`` within ``sf``."""
     cat = catalog_mod.load()
-    funcs: dict[str, Func] = {}
-    for f in sf.functions:
-        if f.cfg is not None and f.name not in funcs:
-            funcs[f.name] = Func(f.name, f.path or sf.path, f.cfg, callees=f.callees)
-    paths = Analysis(funcs, cat, sf.defined, sf.handlers)
+    funcs = functions(sf)
+    paths = Analysis(funcs, cat, sf.defined, sf.handlers, external)
     unit = Unit(rel, funcs, sf.globals, sf.stores,
-                frozenset(f.name for f in sf.functions if f.static))
+                frozenset(f.name for f in sf.functions if f.static), answers)
     mine = [fn for fn in sf.functions if fn.path == rel]
     file_calls = frozenset(c for fn in mine for c in fn.callees)
     notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
@@ -74,6 +77,15 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
             sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
                                   subsystem_of(rel), cat, flags, complete))
     return sites
+
+
+def functions(sf: SourceFile) -> dict[str, Func]:
+    """The dataflow's view of a file's functions (the first definition of a name)."""
+    funcs: dict[str, Func] = {}
+    for f in sf.functions:
+        if f.cfg is not None and f.name not in funcs:
+            funcs[f.name] = Func(f.name, f.path or sf.path, f.cfg, callees=f.callees)
+    return funcs
 
 
 def analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:

@@ -108,7 +108,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             and family in (Family.GET, Family.PIN) and flags_complete
             and catalog.longterm_flag not in flagged
             and not api.longterm
-            and not any(_releases_here(r, function) for r in reachable)):
+            and not any(_releases_here(r, function) for r in reachable if not r.unwind)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
     if family is Family.ITER_GET and device and era.has_extract:
         extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")
@@ -160,7 +160,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
                 difficulty=difficulty, confidence=confidence, reason=reason, advice=advice,
                 messages=tuple(messages), escapes=flow.escapes, names=flow.names,
                 owned=flow.owned,
-                leaks=flow.leaks if status is not Status.GUP_OK else ())
+                leaks=flow.leaks if status is not Status.GUP_OK else (), links=flow.links)
 
 
 # ---------------------------------------------------------------- the decision table
@@ -285,7 +285,7 @@ _PLAIN = (
 
 
 def _at(r: Release | Use, path: str) -> str:
-    """A line of the site's file, or of another file (a directory pass found it there);
+    """A line of the site's file, or of another file (the link pass found it there);
     an unwind release says so."""
     where = str(r.line) if not r.path or r.path == path else f"{r.line} of {r.path}"
     return where + (" (on an error path)" if isinstance(r, Release) and r.unwind else "")

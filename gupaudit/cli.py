@@ -68,10 +68,11 @@ def _cache_options(fn):
 def _deep_option(fn):
     return click.option(
         "--deep/--no-deep", default=True, show_default=True,
-        help="Analyse each file with a site whose release was not found again together "
-        "with the other files of its directory that mention its functions (wrapper callers, "
-        "release helpers, struct fields kept there). --no-deep: each file on its own, "
-        "about half a second faster on a whole tree.")(fn)
+        help="A site whose release was not found asks the files that hold the rest of its "
+        "flow (definitions of what its pages are handed to, callers of an exported "
+        "wrapper anywhere in the tree, readers of a field in its folder, accessors in its "
+        "headers). --no-deep: each file on its own, under a second faster on a whole "
+        "tree.")(fn)
 
 
 def _configure(tree: Path, config_file: Path | None) -> config_mod.Config:

@@ -43,7 +43,7 @@ decides a release; callers and callees in other files are not read yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -51,7 +51,7 @@ from typing import NamedTuple
 from gupaudit import ir
 from gupaudit.catalog import Catalog
 from gupaudit.cfg import Cfg, Edge
-from gupaudit.model import Family, Use
+from gupaudit.model import Family, Release, Use
 
 MAX_STATES = 32  # per node, before scalar values are dropped (4x: the run gives up)
 MAX_STEPS = 40000  # per run
@@ -138,6 +138,19 @@ class Outcome:
     names: set[str] = field(default_factory=set)
     callbacks: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (function,
     #                                              the other arguments that name a place)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a function of another file does with pages handed to one of its parameters,
+    summarised there (``link``): releases and uses met, hand-offs, whether it keeps them,
+    and the fields of that parameter it returns (an accessor: ``return vec->ptrs;``)."""
+
+    releases: tuple[Release, ...] = ()
+    uses: tuple[Use, ...] = ()
+    escapes: tuple[str, ...] = ()
+    kept: bool = False
+    returns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -508,10 +521,13 @@ class Analysis:
 
     def __init__(self, funcs: dict[str, Func], catalog: Catalog,
                  defined: frozenset[str] = frozenset(),
-                 handlers: dict[str, frozenset[str]] | None = None) -> None:
+                 handlers: dict[str, frozenset[str]] | None = None,
+                 external: Mapping[str, dict[int, Effect]] | None = None) -> None:
         self.funcs = funcs
         # ops-table field -> the functions of the unit it is set to (.release = foo)
         self.handlers = handlers or {}
+        # functions of other files: what each does with pages handed to parameter k
+        self.external = external or {}
         self.cat = catalog
         self.defined = defined  # names the unit defines itself: not the catalogue's APIs
         # per (callee, parameter paths holding the pages, reference kind)
@@ -672,9 +688,16 @@ class Analysis:
                 calls = frozenset(c.name for n in fn.cfg.nodes for c in n.flat
                                   if isinstance(c, ir.Call))
             memo[name] = bool(calls & apis) or any(
+                self._external_does(c, apis is self._touching) for c in calls
+                if c in self.external and c not in self.funcs) or any(
                 self._reaches(c, apis, memo, seen | {name}) for c in calls
                 if c in self.funcs and c not in seen and c != name)
         return memo[name]
+
+    def _external_does(self, name: str, touch: bool) -> bool:
+        """Whether a function of another file releases pages handed to it (or, with
+        ``touch``, uses them): it counts as such an API."""
+        return any(e.releases or (touch and e.uses) for e in self.external[name].values())
 
     def param_atoms(self, name: str) -> frozenset[str]:
         """The conditions function ``name`` tests on its parameters (cached)."""
@@ -1128,6 +1151,10 @@ class _Run:
             got = self._indirect(c, st)
             if got is not None:
                 return got
+        if name in self.an.external and name not in self.an.funcs:
+            got = self._external(c, st)
+            if got is not None:
+                return got
         if name in cat.use or name in cat.neutral or name in cat.accessors:
             return [st]
         callee = name or (ir.show(c.callee) if c.callee is not None else "a pointer")
@@ -1143,6 +1170,31 @@ class _Run:
             self._escape(st, callee)
             return [replace(st, lent=True, late=True)]  # a callee we cannot see may keep them
         return [st]
+
+    def _external(self, c: ir.Call, st: State) -> list[State] | None:
+        """A call of a function of another file whose summary (``Effect``) is known: its
+        releases and uses happen here, and it keeps the pages or lends them."""
+        if st.take != "held":
+            return None
+        hit = [e for k, e in self.an.external[c.name].items()
+               if k < len(c.args) and (self.carries(c.args[k], st) or self.holds(c.args[k], st))]
+        if not hit:
+            return None
+        for e in hit:
+            for u in e.uses:
+                self.out.uses.setdefault((u.path, u.line, u.api), u if u.via else Use(
+                    u.evidence, u.api, u.line, u.function, c.name, u.direction, u.path))
+            self.out.escapes.update(dict.fromkeys(e.escapes))
+        released = [r for e in hit for r in e.releases]
+        for r in released:
+            st = self._release(st, r.api, r.kind, r.line, r.in_loop,
+                               via=", ".join(v for v in (c.name, r.via) if v),
+                               path=r.path, function=r.function)
+        if released:
+            return [st]
+        if any(e.kept for e in hit):
+            return [replace(st, escaped=st.escaped or f"kept by {c.name}()")]
+        return None
 
     def _indirect(self, c: ir.Call, st: State) -> list[State] | None:
         """``ops->release(obj)``: the functions of the unit an ops table names for that

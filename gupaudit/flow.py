@@ -23,6 +23,7 @@ Every fact comes from a run of ``dataflow`` over a CFG:
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from gupaudit.model import Family, Flow, Release, Use
 
 MAX_DEPTH = 3  # callers of callers, for an iterator handed down
 _CONSTANT = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # a macro: FOLL_WRITE, DMA_FROM_DEVICE
+_NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 @dataclass
@@ -47,6 +49,20 @@ class Unit:
     # field -> (function, value) of every store into ``x->field`` / ``x.field``
     stores: dict[str, tuple[tuple[str, ir.Expr], ...]] = field(default_factory=dict)
     statics: frozenset[str] = frozenset()  # functions no other file calls
+    answers: Answers | None = None  # what other files said about its sites (link.py)
+
+
+@dataclass
+class Answers:
+    """What other files said about a file's sites (``link``), per site (function, line,
+    column): the releases and uses in callers of a function handing the pages back, the
+    functions reading back a field they were left in, and the fields those files store
+    other values into (so they hold not only these pages)."""
+
+    callers: dict[tuple[str, int, int], list[tuple[Release, ...] | tuple[Use, ...]]] = \
+        field(default_factory=dict)
+    readers: dict[tuple[str, int, int], list[ReaderHit]] = field(default_factory=dict)
+    not_owned: set[str] = field(default_factory=set)
 
 
 def field_of(name: str) -> str | None:
@@ -90,6 +106,16 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
                 leaks += [(x.line, x.why, caller) for x in got.leaks]
     owned = frozenset(f for f in {field_of(n) for n in names} - {None}
                       if _owned(unit, f, fn, names))
+    here = (fn.name, line, column)
+    if unit.answers is not None:  # what other files said (link.py)
+        owned -= unit.answers.not_owned
+        for found in unit.answers.callers.get(here, ()):
+            releases += [r for r in found if isinstance(r, Release)]
+            uses += [u for u in found if isinstance(u, Use)]
+        for hit in unit.answers.readers.get(here, ()):
+            more, seen = _hit_flow(hit, owned)
+            releases += more
+            uses += seen
     for key, (stored, release) in sorted(facts.earlier.items()):
         # Released through the field on a later call: as firm as the field is.
         kind = "owned field" if field_of(stored) in owned else "field"
@@ -109,7 +135,26 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
         kernel = kernel_iterator(an, unit, fn, site.args[0], _node_of(fn.cfg, site))
     return Flow(tuple(sorted(names)), _one_per_line(releases), _one_per_use(uses),
                 tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),
-                kernel_iter=kernel, owned=tuple(sorted(owned)), local=local)
+                kernel_iter=kernel, owned=tuple(sorted(owned)), local=local,
+                links=_links(an, unit, fn, facts, names, escapes))
+
+
+def _links(an: Analysis, unit: Unit, fn: Func, facts: PathFacts, names: set[str],
+           escapes: list[str]) -> str:
+    """The open ends of a site that other files may answer (``link``), as JSON: the
+    functions outside the file the pages were handed to, its own function when it hands
+    the pages back and other files may call it, and the fields the pages sit in."""
+    known = an.cat.known_names()
+    callees = sorted({e[:-2] for e in escapes if e.endswith("()") and _NAME.fullmatch(e[:-2])
+                      and e[:-2] not in known and e[:-2] not in unit.funcs})
+    wrapper = ([fn.name, facts.handback, facts.outcomes]
+               if facts.handback is not None and fn.name not in unit.statics else None)
+    fields = sorted({f for f in map(field_of, names) if f})
+    types = sorted([f, t] for f, ts in container_types(fn.cfg, names).items() for t in ts)
+    if not callees and wrapper is None and not fields:
+        return ""
+    return json.dumps({"callees": callees, "wrapper": wrapper, "fields": fields,
+                       "types": types})
 
 
 def _releases(facts: PathFacts, via: str) -> list[Release]:
@@ -137,13 +182,13 @@ def _callers(an: Analysis, unit: Unit, fn: Func, family: Family,
     for g in unit.funcs.values():
         if g.name == fn.name or fn.name not in (g.callees or ()):
             continue
-        for c in _calls_of(g.cfg, fn.name):
+        for c in calls_of(g.cfg, fn.name):
             got = an.caller(g, c.line, c.column, family, facts.handback, facts.outcomes)
             if got is not None:
                 yield g.name, got
 
 
-def _calls_of(g: Cfg, name: str) -> list[ir.Call]:
+def calls_of(g: Cfg, name: str) -> list[ir.Call]:
     return [c for n in g.nodes for c in n.flat if isinstance(c, ir.Call) and c.name == name]
 
 
@@ -154,6 +199,63 @@ def _node_of(g: Cfg, call: ir.Call) -> int:
 # ---------------------------------------------------------------- storage read back
 
 
+@dataclass(frozen=True)
+class ReaderHit:
+    """A function that reads the pages back out of the storage they were left in."""
+
+    function: str
+    fields: frozenset[str]  # the fields (or file-scope variables) it reads them by
+    typed: bool  # every one through an object of the site's struct type
+    via_global: bool
+    releases: tuple[Release, ...]  # via: only the helper they are in, if any
+    uses: tuple[Use, ...]
+
+
+def read_back(an: Analysis, funcs: list[Func], skip: str, fields: set[str],
+              globals_: set[str], types: dict[str, set[str]],
+              family: Family) -> list[ReaderHit]:
+    """The functions among ``funcs`` (but ``skip``) that read back the struct fields or
+    file-scope variables the pages were left in, and what they do with them."""
+    hits = []
+    for g in funcs:
+        if g.name == skip:
+            continue
+        named, typed, via_global = _storage_named(g.cfg, fields, globals_, types)
+        # calls of an accessor (``return vec->ptrs;``): their value holds the pages
+        valued = frozenset((c.line, c.column) for n in g.cfg.nodes for c in n.flat
+                           if isinstance(c, ir.Call) and c.name != g.name
+                           and _accessor(an, c.name, fields))
+        if not named and not typed and not valued or not an.may_touch(g.name):
+            continue
+        storage = frozenset(named | typed | (fields if valued else set()))
+        out = an.reader(g.name, frozenset(), ref_of(family), valued=valued,
+                        storage=storage,
+                        types=frozenset((f, t) for f in storage for t in types.get(f, ())))
+        if out is None:
+            continue
+        success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
+        releases = tuple(
+            Release(m.api, m.kind, m.path, m.line, m.function, m.via, m.in_loop,
+                    unwind=m.sure and out.complete and success != frozenset()
+                    and (m.path, m.line) not in success)
+            for m in out.met.values())
+        hits.append(ReaderHit(g.name, frozenset(named | typed | (fields if valued else set())),
+                              not named and not valued, via_global, releases,
+                              tuple(_uses(out))))
+    return hits
+
+
+def _hit_flow(hit: ReaderHit, owned: frozenset[str]) -> tuple[list[Release], list[Use]]:
+    """A reader's releases and uses as seen from the site: through a file-scope variable,
+    a field that holds only these pages (firm), a field of the site's struct type, or a
+    field matched by name only."""
+    kind = ("global" if hit.via_global else "owned field" if hit.fields <= owned
+            else "struct field" if hit.typed else "field")
+    where = f"{kind} in {hit.function}"
+    return ([dataclasses.replace(r, via=", ".join(v for v in (where, r.via) if v))
+             for r in hit.releases], [_via(u, where) for u in hit.uses])
+
+
 def _readers(an: Analysis, unit: Unit, fn: Func, names: set[str], owned: frozenset[str],
              family: Family) -> tuple[list[Release], list[Use]]:
     """Releases and uses in the other functions of the unit that read the pages back out of
@@ -162,36 +264,13 @@ def _readers(an: Analysis, unit: Unit, fn: Func, names: set[str], owned: frozens
     globals_ = {n for n in names if n in unit.globals and n not in fn.cfg.params}
     if not fields and not globals_:
         return [], []
-    types = _container_types(fn.cfg, names)
     releases: list[Release] = []
     uses: list[Use] = []
-    for g in unit.funcs.values():
-        if g.name == fn.name or not an.may_touch(g.name):
-            continue
-        named, typed, via_global = _storage_named(g.cfg, fields, globals_, types)
-        # calls of an accessor (``return vec->ptrs;``): their value holds the pages
-        valued = frozenset((c.line, c.column) for n in g.cfg.nodes for c in n.flat
-                           if isinstance(c, ir.Call) and c.name != g.name
-                           and _accessor(an, c.name, fields))
-        if not named and not typed and not valued:
-            continue
-        kind = ("global" if via_global else "owned field" if named | typed <= owned
-                else "struct field" if not named and not valued else "field")
-        storage = frozenset(named | typed | (fields if valued else set()))
-        out = an.reader(g.name, frozenset(), ref_of(family), valued=valued,
-                        storage=storage,
-                        types=frozenset((f, t) for f in storage for t in types.get(f, ())))
-        if out is None:
-            continue
-        success = frozenset(ev for x in out.exits if not x.error for ev in x.state.events)
-        where = f"{kind} in {g.name}"
-        for m in out.met.values():
-            sure = m.sure and out.complete
-            releases.append(Release(m.api, m.kind, m.path, m.line, m.function,
-                                    ", ".join(v for v in (where, m.via) if v), m.in_loop,
-                                    unwind=sure and success != frozenset()
-                                    and (m.path, m.line) not in success))
-        uses += [_via(u, where) for u in _uses(out)]
+    for hit in read_back(an, list(unit.funcs.values()), fn.name, fields, globals_,
+                         container_types(fn.cfg, names), family):
+        more, seen = _hit_flow(hit, owned)
+        releases += more
+        uses += seen
     return releases, uses
 
 
@@ -202,6 +281,8 @@ def _uses(out: Outcome) -> list[Use]:
 def _accessor(an: Analysis, name: str, fields: set[str]) -> bool:
     """Whether function ``name`` of the unit returns one of ``fields`` (an inline accessor
     of a header: ``return vec->ptrs;``)."""
+    if any(e.returns & fields for e in an.external.get(name, {}).values()):
+        return True  # an accessor of another file (a header's static inline)
     fn = an.funcs.get(name)
     if fn is None or name in an.cat.acquire:
         return False
@@ -234,7 +315,7 @@ def _callbacks(an: Analysis, facts: PathFacts, names: set[str],
     return releases, uses
 
 
-def _container_types(g: Cfg, names: set[str]) -> dict[str, set[str]]:
+def container_types(g: Cfg, names: set[str]) -> dict[str, set[str]]:
     """Per field, the struct types the site's function keeps the pages in it as
     (``region->pages`` with ``struct dfl_afu_dma_region *region``: that struct's field)."""
     out: dict[str, set[str]] = {}
@@ -395,7 +476,7 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
     for g in unit.funcs.values():
         if g.name == fn.name or fn.name not in (g.callees or ()):
             continue
-        for c in _calls_of(g.cfg, fn.name):
+        for c in calls_of(g.cfg, fn.name):
             if k >= len(c.args) or path_of(c.args[k]) is None:
                 return ""
             arg = c.args[k]

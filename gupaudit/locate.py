@@ -67,13 +67,13 @@ def _stored_value(node: ts.Node) -> ir.Expr:
 
 
 def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
-                rounds: int = 3, extra_seeds: frozenset[str] = frozenset()) -> SourceFile:
+                rounds: int = 3, every: bool = False) -> SourceFile:
     """The file's functions, their calls, and the stores into struct fields.
 
     Only functions that can matter are described: those with an acquisition, a release, a
     use or a container hand-off (sg table, bio), and the same-file functions they call or
-    are called by, ``rounds`` hops out. With ``extra_seeds`` (a directory analysed as one
-    unit, where calls cross files) every function is described. The others are still in
+    are called by, ``rounds`` hops out. With ``every`` (a file answering another file's
+    questions, ``link``) every function is described. The others are still in
     ``SourceFile.defined``, so their names are known to be local.
     """
     bodies, macros = units(tree, data, tuple(n.encode() for n in catalog.acquire))
@@ -127,8 +127,8 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
     seeds = (set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
-             | set(catalog.use) | extra_seeds)
-    keep = {i for i, names in enumerate(callees) if names & seeds or extra_seeds}
+             | set(catalog.use))
+    keep = {i for i, names in enumerate(callees) if names & seeds or every}
     index: dict[str, list[int]] = {}
     for i, u in enumerate(bodies):
         index.setdefault(u.name, []).append(i)

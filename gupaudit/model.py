@@ -70,21 +70,6 @@ class SourceFile:
     handlers: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def merge(files: list[SourceFile], primary: str) -> SourceFile:
-    """Several files seen as one unit (a driver's directory): helpers, callers and struct
-    fields then connect across its files. ``primary``'s functions come first, so a name
-    defined twice (two static helpers) resolves to the site's own file."""
-    ordered = sorted(files, key=lambda f: f.path != primary)
-    return SourceFile(primary, tuple(fn for f in ordered for fn in f.functions),
-                      frozenset().union(*(f.defined for f in files)),
-                      sum(f.parse_errors for f in files),
-                      frozenset().union(*(f.globals for f in files)),
-                      {k: tuple(v for f in files for v in f.stores.get(k, ()))
-                       for k in {k for f in files for k in f.stores}},
-                      {k: frozenset().union(*(f.handlers.get(k, frozenset()) for f in files))
-                       for k in {k for f in files for k in f.handlers}})
-
-
 @dataclass(frozen=True, slots=True)
 class Release:
     api: str
@@ -146,6 +131,7 @@ class Flow:
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages (flow._owned)
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
     #                      file-scope variable or return value)
+    links: str = ""  # what other files may answer about these pages (link.py), as JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +158,7 @@ class Site:
     owned: tuple[str, ...] = ()  # struct fields that hold only these pages in its file
     section: str = ""  # the MAINTAINERS section of its file
     leaks: tuple[tuple[int, str, str], ...] = ()  # Flow.leaks: where they leave held (GUP106)
+    links: str = ""  # Flow.links: the open ends other files may answer (link.py)
 
 
 @dataclass(frozen=True)

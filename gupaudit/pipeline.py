@@ -1,13 +1,13 @@
 """Wires the stages, once for every command: discover -> (analyse: parse -> locate -> ir/cfg
--> dataflow/flow -> classify) -> directory pass -> group.
+-> dataflow/flow -> classify) -> link pass -> group.
 
 ``run`` is the one orchestration. Its source of files is a tree on disk
 (``discover.WorkTree``: ``scan``, ``todo``, ``dashboard``, ``check --since``, and
 ``explain`` for one file) or a revision's git objects (``history.GitRevision``: ``history``,
 ``dashboard --revs``, ``check``). Files are analysed independently and in parallel (one
 process per core, ``analyse``); each worker returns finished ``Site`` records, so no
-tree-sitter object crosses a process boundary. Files with an unknown site then go through
-the directory pass (``directory``).
+tree-sitter object crosses a process boundary. Files with an unknown site then ask the
+files that hold the rest of their flow (``link``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from gupaudit import analyse, discover, group
+from gupaudit import analyse, discover, group, link
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit.analyse import analyse_source, count_internal_errors  # noqa: F401 - public
-from gupaudit.directory import deep_pass, directory_jobs
 from gupaudit.errors import InputError, UsageError
 from gupaudit.model import Era, ScanResult, Site
 
@@ -63,7 +62,8 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     Analysis starts as soon as a prefilter slice has found files, so no core idles while
     the last slices of the tree are still being read; a file's sites come from ``store``
     when its bytes were analysed before. ``deep``: analyse the files with a site whose
-    release was not found again with their directory as the unit.
+    release was not found again, with what the files holding the rest of their flow say
+(``link``).
     """
     started = time.monotonic()
     cat = catalog_mod.load()
@@ -112,8 +112,9 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
         take(rel, key, *future.result())
     warnings.extend(source.warnings)
     if deep:
-        jobs_ = directory_jobs(sites, era, notifier_dirs, source.list_dir, _reader(source))
-        deep_pass(sites, jobs_, store, pool.map if pool else map, warnings)
+        work = link.jobs(sites, era, notifier_dirs, candidates, source.list_dir,
+                         _reader(source))
+        link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()
     sites.sort(key=lambda s: (s.path, s.line, s.column))
     table = maintainers()

@@ -1,5 +1,6 @@
-"""The directory pass (on by default, --no-deep turns it off): a wrapper's caller and
-release helper in sibling files of the directory, in a work tree and in git history."""
+"""The link pass (on by default, --no-deep turns it off): a wrapper's callers, release
+helpers, field readers and header accessors in other files, asked of the files that hold
+them, in a work tree and in git history."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ XDIR = FIXTURES / "trees" / "xdir"
 RELEASE = ("unpin_user_pages_dirty_lock", "drivers/bar/bar_pages.c", 13, "bar_release_pages")
 
 
-def test_without_the_directory_pass_the_release_is_not_found() -> None:
+def test_without_the_link_pass_the_release_is_not_found() -> None:
     (site,) = pipeline.scan(XDIR, jobs=1, deep=False, cache_path=None).sites
     assert (site.path, site.function, site.status.value) == (
         "drivers/bar/bar_pages.c", "bar_get_user_pages", "unknown")
@@ -28,20 +29,20 @@ def test_the_wrapper_is_followed_into_its_callers_file() -> None:
         assert [(r.api, r.path, r.line, r.function) for r in site.releases] == [RELEASE]
 
 
-def test_directory_verdicts_come_back_from_the_cache(tmp_path) -> None:
+def test_link_verdicts_come_back_from_the_cache(tmp_path) -> None:
     tree = tmp_path / "tree"
     shutil.copytree(XDIR, tree)
     db = tmp_path / "cache.sqlite3"
     first = pipeline.scan(tree, jobs=1, cache_path=db).sites
     assert first[0].status.value == "converted"
-    # The caller's file changes: the directory unit must be analysed again, not reused.
+    # The caller's file changes: the site's file must be asked again, not reused.
     caller = tree / "drivers" / "bar" / "bar_main.c"
     caller.write_text(caller.read_text().replace("bar_release_pages(", "bar_forget_pages("))
     (site,) = pipeline.scan(tree, jobs=1, cache_path=db).sites
     assert site.status.value == "unknown"
 
 
-def test_history_takes_the_same_directory_pass(tmp_path) -> None:
+def test_history_takes_the_same_link_pass(tmp_path) -> None:
     if shutil.which("git") is None:
         pytest.skip("no git")
     repo = tmp_path / "repo"
@@ -87,7 +88,7 @@ def test_a_field_that_holds_only_the_pinned_page_is_followed_into_siblings() -> 
 
 
 def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> None:
-    from gupaudit import directory
+    from gupaudit import link
 
     shutil.copytree(XDIR / "include", tmp_path / "include")
     shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
@@ -102,8 +103,32 @@ def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> Non
     (z / "user.c").write_text("void z_user(struct page **p)\n{\n\tz_queue(p);\n}\n")
     shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False)
     tree = discover.WorkTree(tmp_path)
-    (job,) = directory.directory_jobs(list(shallow.sites), shallow.era, frozenset(),
-                                      tree.list_dir, tree.read)
-    assert [rel for rel, _ in job[2]] == ["drivers/z/queue.c", "drivers/z/site.c"]
+    (job,) = link.jobs(list(shallow.sites), shallow.era, frozenset(), [], tree.list_dir,
+                       tree.read)
+    assert [rel for rel, _, _ in job[4]] == ["drivers/z/queue.c"]
     (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
     assert site.status.value == "converted"
+
+
+def test_an_exported_wrappers_callers_are_asked_in_other_folders(tmp_path) -> None:
+    """The callers of a wrapper that other files may call are looked for tree-wide (among
+    the files that name an acquisition API), not only in the wrapper's folder."""
+    shutil.copytree(XDIR / "include", tmp_path / "include")
+    shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "grab.c").write_text(
+        "int grab_pages(unsigned long uaddr, int n, struct page **pages)\n{\n"
+        "\treturn pin_user_pages_fast(uaddr, n, FOLL_WRITE, pages);\n}\n")
+    user = tmp_path / "drivers" / "far"
+    user.mkdir(parents=True)
+    (user / "far.c").write_text(
+        "/* takes its pages with grab_pages(), a pin_user_pages_fast() wrapper */\n"
+        "int far_use(unsigned long uaddr, struct page **pages)\n{\n"
+        "\tint got = grab_pages(uaddr, 4, pages);\n\n\tif (got <= 0)\n\t\treturn -EFAULT;\n"
+        "\tunpin_user_pages(pages, got);\n\treturn 0;\n}\n")
+    shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False).sites
+    assert [(s.function, s.status.value) for s in shallow] == [("grab_pages", "unknown")]
+    (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
+    assert site.status.value == "converted"
+    assert [(r.path, r.line, r.via) for r in site.releases] == [
+        ("drivers/far/far.c", 8, "caller far_use")]

@@ -1,0 +1,383 @@
+"""Pass 2, link: what a site's flow needs from other files, asked of the files that hold it.
+
+Pass 1 analyses each file on its own. A site whose release was not found, or whose pages
+sit in a field that holds nothing else, has open ends (``Site.links``): the functions of
+other files its pages were handed to, its own function when it hands the pages back and
+other files may call it, and the struct fields the pages sit in. The files that may hold
+the answers are found through an index of names to files, built over the site's folder,
+the headers its file includes and every candidate file of the run (the whole tree's
+callers of a wrapper, wherever they are). Each such file answers once, in a worker, as
+data (``answer``): per function asked for, what it does with pages handed to each of its
+parameters (``dataflow.Effect``: the summary a call of it is read through); per caller of
+a wrapper, the releases and uses on its paths (``Analysis.caller``); per function reading
+back a field, the same (``flow.read_back``), and which fields the file stores other values
+into. The site's file is then classified once more with those answers: the only file
+analysed again, cached by every byte that was read for it.
+
+Works on a work tree or a git revision alike (``pipeline.Source``'s ``list_dir`` and
+``read``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import posixpath
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from gupaudit import cache as cache_mod
+from gupaudit import catalog as catalog_mod
+from gupaudit import discover, ir
+from gupaudit.analyse import INTERNAL_ERROR, analyse_source, functions
+from gupaudit.dataflow import Analysis, Effect, path_of, ref_of
+from gupaudit.flow import Answers, ReaderHit, calls_of, container_types, field_of, read_back
+from gupaudit.locate import source_file
+from gupaudit.model import Era, Family, Release, Site, SourceFile, Status, Use
+from gupaudit.parse import parse
+
+Lister = Callable[[str], list[str]]  # folder -> names of the files in it
+Reader = Callable[[str], bytes | None]  # path -> its bytes, None if unreadable
+SiteKey = tuple[str, int, int]  # (function, line, column) of a site in its file
+
+
+@dataclass(frozen=True)
+class Question:
+    """One site's open ends, as asked of another file."""
+
+    site: SiteKey
+    family: Family
+    callees: tuple[str, ...]  # their definitions: what each does with the pages
+    wrapper: tuple | None  # (function, handback, outcomes): its callers' paths
+    fields: tuple[str, ...]  # the functions reading them back
+    types: tuple[tuple[str, str], ...]  # (field, struct type) the site keeps them in
+
+
+@dataclass
+class Reply:
+    """What one file answered to the questions of one site file."""
+
+    effects: dict[str, dict[int, Effect]] = field(default_factory=dict)
+    answers: Answers = field(default_factory=Answers)
+
+
+def questions(sites: list[Site]) -> dict[str, list[Question]]:
+    """Site file -> the questions of its sites with open ends (an unknown site, or pages
+    in a field that holds nothing else, which a sibling file may release)."""
+    out: dict[str, list[Question]] = {}
+    for s in sites:
+        if not s.links or not (s.status is Status.UNKNOWN or s.owned):
+            continue
+        d = json.loads(s.links)
+        wrapper = d["wrapper"]
+        if wrapper is not None:
+            back = wrapper[1] if isinstance(wrapper[1], str) else tuple(
+                (k, rest) for k, rest in wrapper[1])
+            outcomes = tuple((held, result, tuple((k, c) for k, c in outs))
+                             for held, result, outs in wrapper[2])
+            wrapper = (wrapper[0], back, outcomes)
+        out.setdefault(s.path, []).append(Question(
+            (s.function, s.line, s.column), s.family, tuple(d["callees"]), wrapper,
+            tuple(d["fields"]), tuple((f, t) for f, t in d["types"])))
+    return out
+
+
+_INCLUDE = re.compile(rb'^\s*#\s*include\s*([<"])([\w./-]+\.h)[>"]', re.M)
+
+
+def included_headers(rel: str, data: bytes) -> list[str]:
+    """The tree paths of the headers a file includes: ``<media/x.h>`` -> include/media/x.h,
+    ``"x.h"`` -> beside the file (arch and generated headers are not resolved)."""
+    out = []
+    for m in _INCLUDE.finditer(data):
+        name = m.group(2).decode()
+        path = (posixpath.normpath(posixpath.join(posixpath.dirname(rel), name))
+                if m.group(1) == b'"' else f"include/{name}")
+        if not path.startswith(".."):
+            out.append(path)
+    return out
+
+
+def _definition(names: list[str]) -> re.Pattern[bytes] | None:
+    """A definition of one of ``names`` (kernel style: the name at the start of a line,
+    after the return type if any), not a mere call: crypto/testmgr.c calls
+    ahash_request_set_crypt() and defines nothing of use."""
+    if not names:
+        return None
+    return re.compile(rb"^(?:[A-Za-z_][^;{}()\n]*[\s*])?(?:"
+                      + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                      + rb")\s*\(", re.M)
+
+
+def _mention(names: list[str], fields: list[str]) -> re.Pattern[bytes] | None:
+    alts = [re.escape(n.encode()) + rb"\s*\(" for n in sorted(names)]
+    alts += [rb"(?:->|\.)\s*" + re.escape(f.encode()) + rb"\b" for f in sorted(fields)]
+    return re.compile(b"|".join(alts)) if alts else None
+
+
+def _accessor(fields: list[str]) -> re.Pattern[bytes] | None:
+    if not fields:
+        return None
+    return re.compile(rb"\breturn\b[^;]*(?:->|\.)(?:" + b"|".join(
+        re.escape(f.encode()) for f in sorted(fields)) + rb")\b")
+
+
+# (site file, its bytes, era, notifier dirs, [(answering file, its bytes, questions)])
+Job = tuple[str, bytes, Era, frozenset[str], tuple[tuple[str, bytes, tuple[Question, ...]], ...]]
+
+
+def jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str], candidates: list[str],
+         list_dir: Lister, read: Reader) -> list[Job]:
+    """Per site file with open ends, the files to ask and what to ask each. The index of
+    names to files is built in one search of each file that can answer: the site's
+    folder, its file's headers, and the run's candidate files (tree-wide: an exported
+    wrapper's callers, a definition anywhere a candidate file holds it)."""
+    asked_by = questions(sites)
+    if not asked_by:
+        return []
+    seen: dict[str, bytes | None] = {}
+
+    def bytes_of(rel: str) -> bytes | None:
+        if rel not in seen:
+            data = read(rel)
+            seen[rel] = None if data is None or b"\0" in data[:65536] else data
+        return seen[rel]
+
+    wanted = sorted({n for asked in asked_by.values() for q in asked
+                     for n in (*q.callees, *([q.wrapper[0]] if q.wrapper else []))})
+    needles = [(n, n.encode()) for n in wanted]
+    contains = discover.contains()
+    index: dict[str, frozenset[str]] = {}  # file -> the wanted names it mentions
+
+    def names_in(rel: str) -> frozenset[str]:
+        if rel not in index:
+            data = bytes_of(rel)
+            index[rel] = frozenset(n for n, b in needles if contains(data, b)) \
+                if data is not None else frozenset()
+        return index[rel]
+
+    out = []
+    for rel, asked in sorted(asked_by.items()):
+        data = bytes_of(rel)
+        if data is None:
+            continue
+        folder = posixpath.dirname(rel)
+        siblings = [f"{folder}/{n}" if folder else n for n in sorted(list_dir(folder))
+                    if n.endswith((".c", ".h"))]
+        headers = included_headers(rel, data)
+        callees = {c for q in asked for c in q.callees}
+        wrappers = {q.wrapper[0] for q in asked if q.wrapper}
+        fields = sorted({f for q in asked for f in q.fields})
+        defines = _definition(sorted(callees))
+        near = _mention([], fields)  # the folder: readers of the fields
+        accessor = _accessor(fields)
+        asks = []
+        for other in dict.fromkeys(siblings + headers + candidates):
+            if other == rel:
+                continue
+            found = names_in(other)
+            got = bytes_of(other)
+            if got is None:
+                continue
+            has_field = any(contains(got, f.encode()) for f in fields)
+            relevant = bool(
+                found & wrappers  # a caller of the wrapper, anywhere
+                or (found & callees and defines and defines.search(got))
+                or (other in siblings and has_field and near and near.search(got))
+                or (other in headers and has_field and accessor and accessor.search(got)))
+            if relevant:
+                asks.append((other, got, tuple(asked)))
+        if asks:
+            out.append((rel, data, era, notifier_dirs, tuple(asks)))
+    return out
+
+
+def _unit(rel: str, data: bytes) -> tuple[SourceFile, dict]:
+    cat = catalog_mod.load()
+    sf = source_file(rel, parse(data), data, cat, every=True)
+    known = cat.known_names()
+    if rel.endswith(".h"):  # a header's inline put_page() must stay the API it is
+        sf = dataclasses.replace(
+            sf, functions=tuple(f for f in sf.functions if f.name not in known),
+            defined=sf.defined - known)
+    return sf, functions(sf)
+
+
+def answer(other: str, data: bytes, asked: tuple[Question, ...],
+           site_an: Analysis) -> Reply:
+    """What file ``other`` says to the questions: summaries of the functions asked for
+    that it defines, its callers' paths of a wrapper (and the functions of its own that
+    read back the fields those callers left the pages in), its readers of a field. The
+    site's file (``site_an``) summarises its own functions the answering file calls
+    (a wrapper's caller releasing through the wrapper file's release helper)."""
+    cat = catalog_mod.load()
+    sf, funcs = _unit(other, data)
+    ref = ref_of(asked[0].family)
+    called = frozenset(c for f in funcs.values() for c in (f.callees or ()))
+    external = _Effects(site_an, ref, frozenset(
+        name for name in called if name in site_an.funcs and name not in funcs))
+    an = Analysis(funcs, cat, sf.defined, sf.handlers, external)
+    reply = Reply()
+    for q in asked:
+        ref = ref_of(q.family)
+        for name in q.callees:
+            if name in funcs and name not in reply.effects:
+                reply.effects[name] = _effects(an, name, ref)
+        if q.wrapper and q.wrapper[0] not in funcs:
+            name, back, outcomes = q.wrapper
+            found: list[tuple[Release, ...] | tuple[Use, ...]] = []
+            for g in funcs.values():
+                if name not in (g.callees or ()):
+                    continue
+                for c in calls_of(g.cfg, name):
+                    got = an.caller(g, c.line, c.column, q.family, back, outcomes)
+                    if got is None:
+                        continue
+                    via = f"caller {g.name}"
+                    found.append(tuple(dataclasses.replace(
+                        r, via=", ".join(v for v in (via, r.via) if v))
+                        for r in _met(got.met, got.success, got.coarse)))
+                    found.append(tuple(dataclasses.replace(
+                        u, via=", ".join(v for v in (via, u.via) if v)) for u in got.uses))
+                    # where the caller keeps them (buf->pages) leads to its release callback
+                    kept = got.names | got.stored
+                    fields = {f for f in map(field_of, kept) if f}
+                    if fields:
+                        reply.answers.readers.setdefault(q.site, []).extend(read_back(
+                            an, list(funcs.values()), g.name, fields, set(),
+                            container_types(g.cfg, set(kept)), q.family))
+            if found:
+                reply.answers.callers.setdefault(q.site, []).extend(found)
+        if q.fields:
+            for name, fn in funcs.items():  # accessors: return vec->ptrs;
+                if name not in reply.effects and any(
+                        n.kind == "return" and (p := path_of(n.expr)) is not None
+                        and field_of(p) in q.fields for n in fn.cfg.nodes):
+                    reply.effects[name] = _effects(an, name, ref)
+            types: dict[str, set[str]] = {}
+            for f, t in q.types:
+                types.setdefault(f, set()).add(t)
+            hits: list[ReaderHit] = read_back(an, list(funcs.values()), "", set(q.fields),
+                                              set(), types, q.family)
+            if hits:
+                reply.answers.readers.setdefault(q.site, []).extend(hits)
+            reply.answers.not_owned |= {f for f in q.fields if any(
+                not (isinstance(v, ir.Const) and v.text in ("NULL", "0"))
+                for _, v in sf.stores.get(f, ()))}  # other values stored there
+    return reply
+
+
+class _Effects(Mapping[str, dict[int, Effect]]):
+    """The site file's functions an answering file calls, each summarised on first use
+    (a big header calls hundreds; a flow enters a few)."""
+
+    def __init__(self, an: Analysis, ref: str, names: frozenset[str]) -> None:
+        self.an, self.ref, self.names = an, ref, names
+        self.memo: dict[str, dict[int, Effect]] = {}
+
+    def __getitem__(self, name: str) -> dict[int, Effect]:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self.memo:
+            self.memo[name] = _effects(self.an, name, self.ref)
+        return self.memo[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.names))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _met(met: tuple, success: frozenset, coarse: bool) -> list[Release]:
+    return [Release(m.api, m.kind, m.path, m.line, m.function, m.via, m.in_loop,
+                    checked=m.sure and not coarse,
+                    unwind=m.sure and not coarse and (m.path, m.line) not in success)
+            for m in met]
+
+
+def _effects(an: Analysis, name: str, ref: str) -> dict[int, Effect]:
+    """What function ``name`` does with pages handed to each of its parameters."""
+    g = an.funcs[name].cfg
+    out = {}
+    for k, p in enumerate(g.params):
+        if not p:
+            continue
+        returns = frozenset(q.split("->", 1)[1].removesuffix("[]") for n in g.nodes
+                            if n.kind == "return" and (q := path_of(n.expr)) is not None
+                            and q.startswith(p + "->") and "->" not in q[len(p) + 2:])
+        got = an.summary(name, frozenset({p}), ref, 0, ())
+        if got is None and not returns:
+            continue
+        releases = tuple(Release(m.api, m.kind, m.path, m.line, m.function, m.via,
+                                 m.in_loop) for m in (got.met.values() if got else ()))
+        out[k] = Effect(releases, tuple(got.uses.values()) if got else (),
+                        tuple(got.escapes) if got else (), bool(got and got.stored),
+                        returns)
+    return out
+
+
+def relink(job: Job) -> tuple[list[Site], str | None]:
+    """A site file classified again with what the other files answered (a worker)."""
+    rel, data, era, notifier_dirs, asks = job
+    try:
+        effects: dict[str, dict[int, Effect]] = {}
+        answers = Answers()
+        sf, funcs = _unit(rel, data)
+        site_an = Analysis(funcs, catalog_mod.load(), sf.defined, sf.handlers)
+        for other, got, asked in asks:
+            reply = answer(other, got, asked, site_an)
+            for name, eff in reply.effects.items():
+                effects.setdefault(name, eff)
+            for key, found in reply.answers.callers.items():
+                answers.callers.setdefault(key, []).extend(found)
+            for key, hits in reply.answers.readers.items():
+                answers.readers.setdefault(key, []).extend(hits)
+            answers.not_owned |= reply.answers.not_owned
+        return analyse_source(rel, data, era, notifier_dirs, answers, effects), None
+    except Exception as exc:  # noqa: BLE001 - pass 1's verdicts stand for this file
+        if os.environ.get("GUPAUDIT_DEBUG"):
+            raise
+        return [], (f"{rel}: {INTERNAL_ERROR} in the link pass ({type(exc).__name__}: "
+                    f"{exc}); its sites keep their single-file verdicts, please report it")
+
+
+def _key(job: Job) -> str:
+    rel, data, era, notifier_dirs, asks = job
+    h = hashlib.sha1(b"link\0")
+    for other, got, asked in ((rel, data, ()), *asks):
+        h.update(f"{other}\0{len(got)}\0{asked!r}\0".encode())
+        h.update(got)
+    notifier = posixpath.dirname(rel) in notifier_dirs
+    return cache_mod.site_key(h.digest(), rel, era.name, notifier)
+
+
+def link_pass(sites: list[Site], work: list[Job], store: cache_mod.Cache, run: Callable,
+              warnings: list[str]) -> None:
+    """Run pass 2 (``run``: map or a pool's map) and put its verdicts in place of pass 1's,
+    through the cache (keyed by every byte it read)."""
+    todo, keys = [], []
+    for job in work:
+        key = _key(job)
+        found = store.sites(key)
+        if found is not None:
+            _replace(sites, job[0], found)
+        else:
+            todo.append(job)
+            keys.append(key)
+    for job, key, (found, warning) in zip(todo, keys, run(relink, todo), strict=True):
+        if warning:
+            warnings.append(warning)
+            continue
+        _replace(sites, job[0], found)
+        store.remember_sites(key, found)
+
+
+def _replace(sites: list[Site], rel: str, found: list[Site]) -> None:
+    sites[:] = [s for s in sites if s.path != rel] + found
