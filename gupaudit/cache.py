@@ -30,7 +30,7 @@ from gupaudit import __version__
 from gupaudit.catalog import resource
 from gupaudit.model import Family, Release, Site, Status, Use
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 _SALT = {"config": ""}
@@ -92,7 +92,7 @@ class Cache:
         self.db = db
         self.warnings = warnings
         self._sites: list[tuple[str, str]] = []
-        self._filters: list[tuple[str, str, int]] = []
+        self._filters: list[tuple[str, str, int, str]] = []
 
     @classmethod
     def open(cls, path: Path | None) -> Cache:
@@ -113,21 +113,23 @@ class Cache:
         except OSError as exc:
             return cls(None, [f"cannot use cache {path} ({exc.strerror}); running without it"])
 
-    def prefilter_known(self, stamps: dict[str, str]) -> dict[str, bool]:
-        """Files whose prefilter answer is cached for their current stamp."""
+    def prefilter_known(self, stamps: dict[str, str]) -> dict[str, tuple[bool, list[str]]]:
+        """Files whose prefilter answer is cached for their current stamp: whether they
+        hold an acquisition name, and the functions they export."""
         if self.db is None or not stamps:
             return {}
-        known: dict[str, bool] = {}
+        known: dict[str, tuple[bool, list[str]]] = {}
         try:
-            for path, stamp, hit in self.db.execute("SELECT path, stamp, hit FROM prefilter"):
+            for path, stamp, hit, exports in self.db.execute(
+                    "SELECT path, stamp, hit, exports FROM prefilter"):
                 if stamps.get(path) == stamp:
-                    known[path] = bool(hit)
+                    known[path] = (bool(hit), exports.split() if exports else [])
         except sqlite3.DatabaseError as exc:
             self._fail(exc)
         return known
 
-    def remember_prefilter(self, rows: Iterable[tuple[str, str, bool]]) -> None:
-        self._filters.extend((p, s, int(h)) for p, s, h in rows)
+    def remember_prefilter(self, rows: Iterable[tuple[str, str, bool, list[str]]]) -> None:
+        self._filters.extend((p, s, int(h), " ".join(e)) for p, s, h, e in rows)
 
     def sites(self, key: str) -> list[Site] | None:
         if self.db is None:
@@ -170,7 +172,7 @@ class Cache:
             return
         try:
             with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO prefilter VALUES (?, ?, ?)",
+                self.db.executemany("INSERT OR REPLACE INTO prefilter VALUES (?, ?, ?, ?)",
                                     self._filters)
                 self.db.executemany("INSERT OR REPLACE INTO sites VALUES (?, ?)", self._sites)
         except sqlite3.Error as exc:
@@ -191,7 +193,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.execute("DROP TABLE IF EXISTS sites")
         db.execute("DROP TABLE IF EXISTS trees")
     db.execute("CREATE TABLE IF NOT EXISTS prefilter (path TEXT PRIMARY KEY, stamp TEXT, "
-               "hit INTEGER)")
+               "hit INTEGER, exports TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS sites (key TEXT PRIMARY KEY, data TEXT)")
     db.execute("CREATE TABLE IF NOT EXISTS trees (key TEXT PRIMARY KEY, data TEXT)")
     db.execute(f"PRAGMA user_version = {SCHEMA}")

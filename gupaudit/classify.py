@@ -108,7 +108,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             and family in (Family.GET, Family.PIN) and flags_complete
             and catalog.longterm_flag not in flagged
             and not api.longterm
-            and not any(_releases_here(r, function) for r in reachable if not r.unwind)):
+            and not any(_releases_here(r, function) for r in reachable)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
     if family is Family.ITER_GET and device and era.has_extract:
         extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")

@@ -71,11 +71,16 @@ def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
 Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
 
 
-def matching(job: Job) -> tuple[list[str], list[str]]:
-    """Of a job's files, those holding a needle and then one of the exact names; and those
-    that could not be read. Runs in a worker process."""
+_EXPORT = re.compile(rb"\bEXPORT_SYMBOL\w*\(\s*(\w+)")
+
+
+def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Of a job's files, those holding a needle and then one of the exact names; those
+    that could not be read; and the functions each file exports (``EXPORT_SYMBOL*()``):
+    the tree's index of definitions that other directories call. Runs in a worker."""
     root, paths, needles, names = job
     hits, unreadable = [], []
+    exports: dict[str, list[str]] = {}
     found_in = contains()
     for rel in paths:
         try:
@@ -89,7 +94,9 @@ def matching(job: Job) -> tuple[list[str], list[str]]:
             continue
         if any(found_in(data, n) for n in needles) and any(found_in(data, n) for n in names):
             hits.append(rel)
-    return hits, unreadable
+        if found_in(data, b"EXPORT_SYMBOL"):
+            exports[rel] = [m.group(1).decode() for m in _EXPORT.finditer(data)]
+    return hits, unreadable, exports
 
 
 def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
@@ -163,7 +170,8 @@ class WorkTree:
         self._paths: list[str] = []
         self._unreadable_dirs: list[str] = []
         self._stamps: dict[str, str] = {}
-        self._known: dict[str, bool] = {}
+        self._known: dict[str, tuple[bool, list[str]]] = {}
+        self.exported: dict[str, list[str]] = {}  # function -> files exporting it
         self._base = str(root)
 
     def era(self) -> tuple[Era, list[str]]:
@@ -212,34 +220,42 @@ class WorkTree:
     def candidates(self, store: Cache, pool: Executor | None, jobs: int,
                    only: frozenset[str] | None = None) -> Iterator[list[str]]:
         """Batches of files holding an acquisition name, as the prefilter finds them: the
-        cached answers first, then each slice of the tree as a worker finishes it."""
-        if only is not None:
-            yield sorted(only)
-            return
+        cached answers first, then each slice of the tree as a worker finishes it. (The
+        whole tree even for ``only``: the link pass asks all of them.)"""
         cat = catalog_mod.load()
         base = self._base
-        yield [rel for rel in self._paths if self._known.get(f"{base}/{rel}")]
+        for rel in self._paths:
+            for name in self._known.get(f"{base}/{rel}", (False, []))[1]:
+                self.exported.setdefault(name, []).append(rel)
+        yield [rel for rel in self._paths if self._known.get(f"{base}/{rel}", (False,))[0]]
         unknown = [rel for rel in self._paths if f"{base}/{rel}" not in self._known]
         work = prefilter_jobs(self.root, unknown, cat.prefilter_needles(),
                               tuple(n.encode() for n in cat.acquire), 4 * jobs)
         unreadable: list[str] = []
-        results: Iterable[tuple[Job, tuple[list[str], list[str]]]]
+        results: Iterable[tuple[Job, tuple[list[str], list[str], dict[str, list[str]]]]]
         if pool is None:
             results = ((job, matching(job)) for job in work)
         else:
             futures = {pool.submit(matching, job): job for job in work}
             results = ((futures[f], f.result()) for f in as_completed(futures))
-        for job, (hits, bad) in results:
+        for job, (hits, bad, exports) in results:
             unreadable.extend(bad)
+            for rel, names in exports.items():
+                for name in names:
+                    self.exported.setdefault(name, []).append(rel)
             hit, skipped = set(hits), set(bad)
             store.remember_prefilter((f"{base}/{rel}", self._stamps[f"{base}/{rel}"],
-                                      rel in hit) for rel in job[1]
+                                      rel in hit, exports.get(rel, [])) for rel in job[1]
                                      if rel not in skipped and f"{base}/{rel}" in self._stamps)
             yield hits
         if unreadable or self._unreadable_dirs:
             names = (self._unreadable_dirs + unreadable)[:3]
             self.warnings.append(f"{len(unreadable) + len(self._unreadable_dirs)} files or "
                                  f"folders could not be read, e.g. {', '.join(names)}")
+
+    def exporters(self, names: list[str]) -> dict[str, list[str]]:
+        """The files exporting each of ``names`` (after ``candidates``)."""
+        return {n: self.exported[n] for n in names if n in self.exported}
 
     def read(self, rel: str) -> bytes:
         """A file's bytes (OSError when it cannot be read)."""

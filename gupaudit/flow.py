@@ -416,14 +416,16 @@ def _owned(unit: Unit, f: str, fn: Func, names: set[str]) -> bool:
 
 
 def _one_per_line(releases: list[Release]) -> tuple[Release, ...]:
-    """One release per source line, reached the most direct way: the first found (the
-    site's own run, then callers, then storage read back), unless a later way reaches it
-    on a success path where the first only met it unwinding."""
-    best: dict[tuple[str, int], Release] = {}
+    """One release per source line and way of reaching it (in the function's hands, or
+    through storage that outlives it): the first found (the site's own run, then callers,
+    then storage read back), unless a later one reaches it on a success path where the
+    first only met it unwinding."""
+    best: dict[tuple[str, int, bool], Release] = {}
     for r in releases:
-        old = best.get((r.path, r.line))
+        key = (r.path, r.line, r.kept)
+        old = best.get(key)
         if old is None or (old.unwind and not r.unwind):
-            best[(r.path, r.line)] = r
+            best[key] = r
     return tuple(best.values())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import posixpath
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -206,6 +207,24 @@ class GitRevision:
 
     def list_dir(self, folder: str) -> list[str]:
         return _git_lister(self.commit)(folder)
+
+    def exporters(self, names: list[str]) -> dict[str, list[str]]:
+        """The files of the revision exporting each of ``names`` (``EXPORT_SYMBOL*()``)."""
+        if not names:
+            return {}
+        pattern = r"EXPORT_SYMBOL[A-Z_]*\( *(" + "|".join(re.escape(n) for n in names) + r")\b"
+        try:
+            out = self.repo.git.grep("-o", "-E", pattern, self.commit.hexsha, "--", "*.c")
+        except git.GitCommandError:
+            return {}  # none (git grep exits 1), or a damaged repository: no links
+        found: dict[str, list[str]] = {}
+        prefix = self.commit.hexsha + ":"
+        for line in out.splitlines():
+            if line.startswith(prefix):
+                path, _, match = line[len(prefix):].partition(":")
+                name = match.rsplit("(", 1)[-1].strip()
+                found.setdefault(name, []).append(path)
+        return found
 
 
 def scan_revision(repo: git.Repo, rev: Revision, store: cache_mod.Cache,

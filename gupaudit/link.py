@@ -130,14 +130,19 @@ Job = tuple[str, bytes, Era, frozenset[str], tuple[tuple[str, bytes, tuple[Quest
 
 
 def jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str], candidates: list[str],
-         list_dir: Lister, read: Reader) -> list[Job]:
+         list_dir: Lister, read: Reader,
+         exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {}
+         ) -> list[Job]:
     """Per site file with open ends, the files to ask and what to ask each. The index of
-    names to files is built in one search of each file that can answer: the site's
-    folder, its file's headers, and the run's candidate files (tree-wide: an exported
-    wrapper's callers, a definition anywhere a candidate file holds it)."""
+    names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
+    prefilter: where a function other directories call is defined), and one search of
+    each file that can answer: the site's folder, its file's headers, and the run's
+    candidate files (tree-wide: an exported wrapper's callers)."""
     asked_by = questions(sites)
     if not asked_by:
         return []
+    exported = exporters(sorted({c for asked in asked_by.values() for q in asked
+                                 for c in q.callees}))
     seen: dict[str, bytes | None] = {}
 
     def bytes_of(rel: str) -> bytes | None:
@@ -175,7 +180,8 @@ def jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str], candidates:
         near = _mention([], fields)  # the folder: readers of the fields
         accessor = _accessor(fields)
         asks = []
-        for other in dict.fromkeys(siblings + headers + candidates):
+        defining = [f for c in sorted(callees) for f in exported.get(c, ())]
+        for other in dict.fromkeys(siblings + headers + defining + candidates):
             if other == rel:
                 continue
             found = names_in(other)

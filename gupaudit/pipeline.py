@@ -47,6 +47,7 @@ class Source(Protocol):
                    ) -> Iterator[list[str]]: ...
     def read(self, rel: str) -> bytes | None: ...
     def list_dir(self, folder: str) -> list[str]: ...
+    def exporters(self, names: list[str]) -> dict[str, list[str]]: ...
 
 
 def worker_init() -> None:
@@ -90,6 +91,8 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
             if discover.is_definition_file(rel, cat.definition_files):
                 continue
             candidates.append(rel)
+            if only is not None and rel not in only:
+                continue  # asked by the link pass, not analysed
             try:
                 data = source.read(rel)
             except OSError as exc:
@@ -113,7 +116,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     warnings.extend(source.warnings)
     if deep:
         work = link.jobs(sites, era, notifier_dirs, candidates, source.list_dir,
-                         _reader(source))
+                         _reader(source), source.exporters)
         link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()
     sites.sort(key=lambda s: (s.path, s.line, s.column))
@@ -177,8 +180,12 @@ def sites_of_file(root: Path, rel: str, deep: bool = True) -> tuple[list[Site], 
     _check_tree(root)
     if not (root / rel).is_file():
         raise UsageError(f"{rel}: no such file in {root}")
-    result = run(discover.WorkTree(root), cache_mod.Cache.open(None), None, deep=deep,
-                 only=frozenset({rel}))
+    pool, jobs = open_pool(None)
+    try:
+        result = run(discover.WorkTree(root), cache_mod.Cache.open(None), pool, jobs,
+                     deep=deep, only=frozenset({rel}))
+    finally:
+        close_pool(pool)
     problem = next((w for w in result.warnings if w.startswith(f"{rel}: ")), None)
     if problem is not None:
         raise InputError(problem)

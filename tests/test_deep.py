@@ -132,3 +132,32 @@ def test_an_exported_wrappers_callers_are_asked_in_other_folders(tmp_path) -> No
     assert site.status.value == "converted"
     assert [(r.path, r.line, r.via) for r in site.releases] == [
         ("drivers/far/far.c", 8, "caller far_use")]
+
+
+def test_a_callee_exported_from_another_folder_is_read_where_it_is_defined(tmp_path) -> None:
+    """The prefilter notes every EXPORT_SYMBOL*(): a function of another directory the pages
+    are handed to is found there, though that file names no acquisition API."""
+    shutil.copytree(XDIR / "include", tmp_path / "include")
+    shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "drop.c").write_text(
+        "void lib_drop_pages(struct page **pages, int n)\n{\n"
+        "\tunpin_user_pages(pages, n);\n}\nEXPORT_SYMBOL_GPL(lib_drop_pages);\n")
+    site = tmp_path / "drivers" / "q"
+    site.mkdir(parents=True)
+    (site / "q.c").write_text(
+        "int q_map(unsigned long uaddr, struct page **pages)\n{\n"
+        "\tint got = pin_user_pages_fast(uaddr, 2, 0, pages);\n\n\tif (got != 2)\n"
+        "\t\treturn -EFAULT;\n\treturn q_submit(pages) ? lib_drop_pages(pages, 2), -EIO : 0;\n}\n")
+    for jobs in (1, 2):
+        (found,) = pipeline.scan(tmp_path, jobs=jobs, cache_path=None).sites
+        assert found.status.value == "converted", found.reason
+        assert [(r.path, r.line) for r in found.releases] == [("lib/drop.c", 3)]
+    if shutil.which("git") is None:
+        return
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                 "commit", "-q", "-m", "v1"], ["tag", "v1"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    ((_, result),) = history.history(tmp_path, tags="v1", cache_path=None, jobs=1)
+    assert [(s.status.value, [(r.path, r.line) for r in s.releases])
+            for s in result.sites] == [("converted", [("lib/drop.c", 3)])]
