@@ -77,6 +77,17 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Audited:
+    """A site kept on FOLL_GET on purpose, and who decided it (apis.toml [[audited]])."""
+
+    path: str  # glob
+    function: str
+    reason: str
+    source: str
+    case: int | None = None
+
+
+@dataclass(frozen=True)
 class Catalog:
     acquire: dict[str, AcquireApi]
     release: dict[str, ReleaseApi]
@@ -109,6 +120,7 @@ class Catalog:
     write_flag: str = "FOLL_WRITE"
     dma_directions: frozenset[str] = frozenset()  # DMA_TO_DEVICE ...
     device_writes: frozenset[str] = frozenset()  # ... of which the device writes the pages
+    audited: tuple[Audited, ...] = ()
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -214,4 +226,6 @@ def load() -> Catalog:
                    frozenset(apis["dirtying"]["unlocked"]),
                    apis["flags"]["longterm"], apis["flags"]["write"],
                    frozenset(apis["dma"]["directions"]),
-                   frozenset(apis["dma"]["device_writes"]))
+                   frozenset(apis["dma"]["device_writes"]),
+                   tuple(Audited(a["path"], a["function"], a["reason"], a["source"],
+                                 a.get("case")) for a in apis.get("audited", ())))

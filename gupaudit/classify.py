@@ -237,6 +237,10 @@ _PLAIN = (
     _Row(lambda f: f.wrong, Status.MISMATCH, None,
          lambda f: f"plain references released with {f.wrong[0].api}()", "GUP103",
          lambda f: f.wrong),
+    # iov_iter_get_pages*() on a bvec/kvec/xarray iterator: page-cache or kernel pages
+    _Row(lambda f: f.family is Family.ITER_GET and f.flow.kernel_iter, Status.GUP_OK, None,
+         lambda f: (f"pages of a kernel-backed iterator ({f.flow.kernel_iter}): references "
+                    "to kernel or page-cache pages, no user memory to pin")),
     _Row(lambda f: f.era.name == "put_user_page" and any(r.kind == "put_user"
                                                          for r in f.reachable),
          Status.CONVERTED, None, "released with put_user_page*() (5.3-5.5 era)"),

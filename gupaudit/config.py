@@ -16,6 +16,10 @@
     [links]                                          # source links in the dashboard/JSON
     url = "https://elixir.bootlin.com/linux/v{version}/source/{path}#L{line}"
 
+    [accept."drivers/mydrv/mydrv.c:mydrv_peek"]      # a site judged by hand: gup-ok,
+    reason = "reads one word, drops the page at once" # with this reason (required)
+    by = "Jane Doe"                                   # optional
+
 The settings are applied before any worker starts (workers inherit them), and their
 digest is part of every cache key.
 """
@@ -31,7 +35,7 @@ from typing import Any
 from gupaudit.errors import UsageError
 
 NAME = ".gupaudit.toml"
-_KEYS = {"exclude", "acquire", "release", "group", "links"}
+_KEYS = {"exclude", "acquire", "release", "group", "links", "accept"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Config:
     groups: dict[str, Any] = field(default_factory=dict)
     url: str | None = None
     digest: str = ""
+    accept: dict[str, Any] = field(default_factory=dict)
 
 
 def load(tree: Path, explicit: Path | None = None) -> Config:
@@ -62,15 +67,21 @@ def load(tree: Path, explicit: Path | None = None) -> Config:
         raise UsageError(f"config {path}: unknown key(s) {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(_KEYS))})")
     url = data.get("links", {}).get("url")
+    accept = data.get("accept", {})
+    for key, rec in accept.items():
+        if ":" not in key or not isinstance(rec, dict) or not str(rec.get("reason", "")).strip():
+            raise UsageError(f"config {path}: accept.{key!r} needs the form "
+                             '"path:function" and a reason = "..."')
     return Config(str(path), tuple(data.get("exclude", ())), data.get("acquire", {}),
                   data.get("release", {}), data.get("group", {}), url,
-                  hashlib.sha1(raw).hexdigest()[:12])
+                  hashlib.sha1(raw).hexdigest()[:12], accept)
 
 
 def apply(cfg: Config) -> None:
     """Make the settings part of the catalogue, the groups and the cache keys."""
-    from gupaudit import cache, catalog, group
+    from gupaudit import accept, cache, catalog, group
 
+    accept.configure(cfg.accept)
     catalog.configure(cfg.acquire, cfg.release)
     group.configure(cfg.groups)
     cache.configure(cfg.digest)

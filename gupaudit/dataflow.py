@@ -94,6 +94,7 @@ class State(NamedTuple):
     pending: str | None = None  # the class of the value the wrapper call just returned
     late: bool = False  # lent to a callee outside the unit in the path's way out
     addrs: frozenset[str] = frozenset()  # paths holding a pfn or physical address of them
+    phys: frozenset[str] = frozenset()  # ... of which a physical address
 
 
 @dataclass(frozen=True, slots=True)
@@ -1155,9 +1156,15 @@ class _Run:
             got = self._external(c, st)
             if got is not None:
                 return got
-        if name in cat.use or name in cat.neutral or name in cat.accessors:
-            return [st]
+        if name in cat.use or name in cat.neutral or name in cat.accessors or (
+                name in cat.device_address or name in cat.physical):
+            return [st]  # page_to_phys(page) computes an address: where it goes decides
         callee = name or (ir.show(c.callee) if c.callee is not None else "a pointer")
+        if st.take == "held" and any(self._address(a, st, physical=True) for a in c.args):
+            # a hypercall given an sg list of physical addresses: a device, the IOMMU,
+            # firmware or the hypervisor uses the memory (pin_user_pages.rst case 2)
+            self.out.uses.setdefault((self.fn.path, c.line, callee), Use(
+                "dma", callee, c.line, self.fn.name, "", "", self.fn.path))
         if any(self.holds(a, st) or (path_of(a) in st.owners) or self._beside(a, st)
                for a in c.args):
             self._escape(st, callee)
@@ -1225,16 +1232,20 @@ class _Run:
         if st.take == "held":
             self.out.escapes[f"{callee}()"] = None
 
-    def _address(self, a: ir.Expr, st: State) -> bool:
-        """A pfn or physical address of the pages: page_to_pfn(page), PFN_PHYS(pfn), or a
-        path the path stored one in."""
+    def _address(self, a: ir.Expr, st: State, physical: bool = False) -> bool:
+        """A pfn or physical address of the pages (only a physical one, with ``physical``):
+        page_to_pfn(page), PFN_PHYS(pfn), or a path the path stored one in."""
         match a:
-            case ir.Call(name=n, args=args) if n in self.cat.device_address:
+            case ir.Call(name=n, args=args) if n in self.cat.physical:
                 return any(self.carries(x, st) or self._address(x, st) for x in args)
+            case ir.Call(name=n, args=args) if n in self.cat.device_address:
+                return any(self.carries(x, st) or self._address(x, st, physical)
+                           for x in args) and not physical
             case ir.Binary(left=left, right=r):
-                return self._address(left, st) or self._address(r, st)
+                return self._address(left, st, physical) or self._address(r, st, physical)
         p = path_of(a)
-        return p is not None and p in st.addrs
+        # a path holding one, or an object (an sg list) some of whose fields do
+        return p is not None and any(under(q, p) for q in (st.phys if physical else st.addrs))
 
     def _beside(self, a: ir.Expr, st: State) -> bool:
         """``&obj->ref`` where ``obj->pages`` holds the pages: the callee reaches the whole
@@ -1373,9 +1384,12 @@ class _Run:
             # dma->nr_pages = got, or vsg->state = LOCKED in the object the pages went
             # into: whoever tears it down is told what it holds.
             st = replace(st, count_kept=True)
-        if st.take == "held" and tp is not None and a.op == "=" and \
-                isinstance(target, ir.Name) and self._address(a.value, st):
-            st = replace(st, addrs=st.addrs | {tp})  # map_pfn = page_to_pfn(pages[0])
+        if st.take == "held" and tp is not None and a.op in ("=", "+=", "|=") and \
+                self._address(a.value, st):
+            # map_pfn = page_to_pfn(pages[0]); sg[i].addr = page_to_phys(pages[i])
+            st = replace(st, addrs=st.addrs | {tp})
+            if self._address(a.value, st, physical=True):
+                st = replace(st, phys=st.phys | {tp})
         if st.take != "none" and tp is not None and a.op == "=":
             if self.carries(a.value, st) or self.holds(a.value, st):
                 st = replace(st, aliases=st.aliases | {tp}) if self.carries(a.value, st) \

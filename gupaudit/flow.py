@@ -16,7 +16,7 @@ Every fact comes from a run of ``dataflow`` over a CFG:
   variable by its name, a struct field by its field name. A field is not resolved to its
   struct type, so a release found only that way confirms a conversion but accuses
   nothing, unless the field holds nothing but these pages in the whole unit (``owned``);
-* for an extraction, whether its iterator is kernel-backed (``kernel_iterator``), and for
+* for an iov_iter site, whether its iterator is kernel-backed (``kernel_iterator``), and for
   every site the FOLL_* flags that reach the call (``flag_values``).
 """
 
@@ -131,7 +131,7 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     local = "return" not in escapes and facts.handback is None and not any(
         field_of(n) or _base(n) in fn.cfg.params or _base(n) in unit.globals for n in names)
     kernel = ""
-    if api.family is Family.ITER_EXTRACT and site.args:
+    if api.family in (Family.ITER_EXTRACT, Family.ITER_GET) and site.args:
         kernel = kernel_iterator(an, unit, fn, site.args[0], _node_of(fn.cfg, site))
     return Flow(tuple(sorted(names)), _one_per_line(releases), _one_per_use(uses),
                 tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),

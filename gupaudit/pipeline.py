@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from gupaudit import analyse, discover, group, link
+from gupaudit import accept, analyse, discover, group, link
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit.analyse import analyse_source, count_internal_errors  # noqa: F401 - public
@@ -119,6 +119,9 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
                          _reader(source), source.exporters)
         link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()
+    sites, unmatched = accept.apply(sites)
+    if only is None:
+        warnings.extend(unmatched)
     sites.sort(key=lambda s: (s.path, s.line, s.column))
     table = maintainers()
     grouped, sections = group.assign(sites, table, group_by)

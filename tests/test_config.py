@@ -76,4 +76,64 @@ def test_bad_config_is_one_line(tmp_path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"gupaudit: error: config {bad}: unknown key(s) colour "
-        "(known: acquire, exclude, group, links, release)"]
+        "(known: accept, acquire, exclude, group, links, release)"]
+
+
+ACCEPT = """\
+[accept."drivers/bar/bar.c:bar_map"]
+reason = "reviewed: the device only reads one page, briefly"
+by = "A. Maintainer"
+
+[accept."drivers/gone/gone.c:nothing"]
+reason = "a site that is not there"
+"""
+
+
+def test_an_accepted_site_is_gup_ok_with_its_reason_and_leaves_the_findings(tmp_path) -> None:
+    tree = tmp_path / "linux"
+    shutil.copytree(MINI, tree)
+    shutil.rmtree(tree / "drivers" / "foo")  # its own findings would hide the point
+    (tree / "drivers" / "bar").mkdir()
+    (tree / "drivers" / "bar" / "bar.c").write_text(BAR)
+    (tree / ".gupaudit.toml").write_text(CONFIG + "\n" + ACCEPT)
+    proc = _run("scan", str(tree), "--format", "json", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    bar = next(s for s in json.loads(proc.stdout)["sites"] if s["path"] == "drivers/bar/bar.c")
+    assert (bar["status"], bar["rules"]) == ("gup-ok", [])
+    assert bar["reason"] == "accepted: reviewed: the device only reads one page, briefly"
+    assert "gupaudit: warning: config: accept.\"drivers/gone/gone.c:nothing\" matches no site" \
+        in proc.stderr
+    # Out of the findings: --fail-on any passes where it failed before.
+    assert _run("scan", str(tree), "--no-cache", "--fail-on", "any").returncode == 0
+    (tree / ".gupaudit.toml").write_text(CONFIG)
+    assert _run("scan", str(tree), "--no-cache", "--fail-on", "any").returncode == 1
+
+
+def test_an_accept_entry_needs_a_reason(tmp_path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[accept."drivers/x.c:f"]\nby = "someone"\n')
+    proc = _run("scan", str(MINI), "--config", str(bad), "--no-cache")
+    assert proc.returncode == 2
+    assert "needs the form \"path:function\" and a reason" in proc.stderr
+
+
+def test_the_audited_list_makes_ptrace_style_remote_access_gup_ok(tmp_path) -> None:
+    """apis.toml [[audited]]: mm/memory.c's __access_remote_vm() writes through a FOLL_GET
+    page and is flagged by the analysis; the maintainers keep it so on purpose."""
+    tree = tmp_path / "linux"
+    shutil.copytree(MINI, tree)
+    (tree / "mm").mkdir()
+    body = ("int %s(struct mm_struct *mm, unsigned long addr, void *buf, int len)\n{\n"
+            "\tstruct page *page;\n\tvoid *maddr;\n\n"
+            "\tif (get_user_pages_remote(mm, addr, 1, FOLL_WRITE, &page, NULL) <= 0)\n"
+            "\t\treturn 0;\n\tmaddr = kmap(page);\n\tmemcpy(maddr, buf, len);\n"
+            "\tset_page_dirty_lock(page);\n\tkunmap(page);\n\tput_page(page);\n"
+            "\treturn len;\n}\n")
+    (tree / "mm" / "memory.c").write_text(body % "__access_remote_vm")
+    (tree / "mm" / "other.c").write_text(body % "poke_remote")  # the same code, not audited
+    proc = _run("scan", str(tree), "--format", "json", "--no-cache")
+    found = {s["path"]: s for s in json.loads(proc.stdout)["sites"]}
+    audited = found["mm/memory.c"]
+    assert audited["status"] == "gup-ok"
+    assert audited["reason"].startswith("audited: ptrace-style remote access")
+    assert found["mm/other.c"]["status"] == "unconverted"

@@ -58,7 +58,8 @@ VERDICTS = [
      "handed on", "puts the page at once and returns it for the messenger's I/O (its FIXME "
      "asks for a variant without a reference)"),
     ("mm/memory.c", "__copy_remote_vm_str", "get_user_page_vma_remote", "gup-ok",
-     "short-term", "strscpy() out of kmap_local_folio(), then folio_release_kmap()"),
+     "audited: ptrace-style", "strscpy() out of kmap_local_folio(), then folio_release_kmap();"
+     " on apis.toml's audited list since issue 13 (remote access stays on FOLL_GET)"),
     ("drivers/misc/bcm-vk/bcm_vk_sg.c", "bcm_vk_dma_alloc", "get_user_pages_fast",
      "unconverted", "DMA", "dma_map_page() of each page; put_page() in bcm_vk_dma_free"),
     ("drivers/virt/acrn/hsm.c", "acrn_dev_ioctl", "pin_user_pages_fast", "mismatch",
