@@ -88,16 +88,6 @@ def functions(sf: SourceFile) -> dict[str, Func]:
     return funcs
 
 
-def analyse_path(job: tuple[str, str, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
-    root, rel, era, notifier_dirs = job
-    try:
-        with open(os.path.join(root, rel), "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        return [], f"{rel}: cannot read ({exc.strerror})"
-    return analyse_bytes((rel, data, era, notifier_dirs))
-
-
 INTERNAL_ERROR = "internal error"
 MAX_PARSE_BYTES = 16 << 20
 

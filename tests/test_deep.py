@@ -47,9 +47,7 @@ def test_history_takes_the_same_link_pass(tmp_path) -> None:
         pytest.skip("no git")
     repo = tmp_path / "repo"
     shutil.copytree(XDIR, repo)
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
-                                                 "commit", "-q", "-m", "v1"], ["tag", "v1"]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    _commit_v1(repo)
     ((_, deep),) = history.history(repo, tags="v1", cache_path=None, jobs=1)
     ((_, shallow),) = history.history(repo, tags="v1", cache_path=None, jobs=1, deep=False)
     assert [s.status.value for s in deep.sites] == ["converted"]
@@ -113,19 +111,14 @@ def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> Non
 def test_an_exported_wrappers_callers_are_asked_in_other_folders(tmp_path) -> None:
     """The callers of a wrapper that other files may call are looked for tree-wide (among
     the files that name an acquisition API), not only in the wrapper's folder."""
-    shutil.copytree(XDIR / "include", tmp_path / "include")
-    shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "grab.c").write_text(
-        "int grab_pages(unsigned long uaddr, int n, struct page **pages)\n{\n"
-        "\treturn pin_user_pages_fast(uaddr, n, FOLL_WRITE, pages);\n}\n")
-    user = tmp_path / "drivers" / "far"
-    user.mkdir(parents=True)
-    (user / "far.c").write_text(
-        "/* takes its pages with grab_pages(), a pin_user_pages_fast() wrapper */\n"
-        "int far_use(unsigned long uaddr, struct page **pages)\n{\n"
-        "\tint got = grab_pages(uaddr, 4, pages);\n\n\tif (got <= 0)\n\t\treturn -EFAULT;\n"
-        "\tunpin_user_pages(pages, got);\n\treturn 0;\n}\n")
+    _tree(tmp_path, {
+        "lib/grab.c": "int grab_pages(unsigned long uaddr, int n, struct page **pages)\n{\n"
+                      "\treturn pin_user_pages_fast(uaddr, n, FOLL_WRITE, pages);\n}\n",
+        "drivers/far/far.c":
+            "/* takes its pages with grab_pages(), a pin_user_pages_fast() wrapper */\n"
+            "int far_use(unsigned long uaddr, struct page **pages)\n{\n"
+            "\tint got = grab_pages(uaddr, 4, pages);\n\n\tif (got <= 0)\n"
+            "\t\treturn -EFAULT;\n\tunpin_user_pages(pages, got);\n\treturn 0;\n}\n"})
     shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False).sites
     assert [(s.function, s.status.value) for s in shallow] == [("grab_pages", "unknown")]
     (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
@@ -137,27 +130,36 @@ def test_an_exported_wrappers_callers_are_asked_in_other_folders(tmp_path) -> No
 def test_a_callee_exported_from_another_folder_is_read_where_it_is_defined(tmp_path) -> None:
     """The prefilter notes every EXPORT_SYMBOL*(): a function of another directory the pages
     are handed to is found there, though that file names no acquisition API."""
-    shutil.copytree(XDIR / "include", tmp_path / "include")
-    shutil.copy(XDIR / "Makefile", tmp_path / "Makefile")
-    (tmp_path / "lib").mkdir()
-    (tmp_path / "lib" / "drop.c").write_text(
-        "void lib_drop_pages(struct page **pages, int n)\n{\n"
-        "\tunpin_user_pages(pages, n);\n}\nEXPORT_SYMBOL_GPL(lib_drop_pages);\n")
-    site = tmp_path / "drivers" / "q"
-    site.mkdir(parents=True)
-    (site / "q.c").write_text(
-        "int q_map(unsigned long uaddr, struct page **pages)\n{\n"
-        "\tint got = pin_user_pages_fast(uaddr, 2, 0, pages);\n\n\tif (got != 2)\n"
-        "\t\treturn -EFAULT;\n\treturn q_submit(pages) ? lib_drop_pages(pages, 2), -EIO : 0;\n}\n")
+    _tree(tmp_path, {
+        "lib/drop.c": "void lib_drop_pages(struct page **pages, int n)\n{\n"
+                      "\tunpin_user_pages(pages, n);\n}\nEXPORT_SYMBOL_GPL(lib_drop_pages);\n",
+        "drivers/q/q.c":
+            "int q_map(unsigned long uaddr, struct page **pages)\n{\n"
+            "\tint got = pin_user_pages_fast(uaddr, 2, 0, pages);\n\n\tif (got != 2)\n"
+            "\t\treturn -EFAULT;\n"
+            "\treturn q_submit(pages) ? lib_drop_pages(pages, 2), -EIO : 0;\n}\n"})
     for jobs in (1, 2):
         (found,) = pipeline.scan(tmp_path, jobs=jobs, cache_path=None).sites
         assert found.status.value == "converted", found.reason
         assert [(r.path, r.line) for r in found.releases] == [("lib/drop.c", 3)]
     if shutil.which("git") is None:
         return
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
-                                                 "commit", "-q", "-m", "v1"], ["tag", "v1"]):
-        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    _commit_v1(tmp_path)
     ((_, result),) = history.history(tmp_path, tags="v1", cache_path=None, jobs=1)
     assert [(s.status.value, [(r.path, r.line) for r in s.releases])
             for s in result.sites] == [("converted", [("lib/drop.c", 3)])]
+
+
+def _tree(root, files: dict[str, str]) -> None:
+    """A small tree: the xdir fixture's headers and Makefile, and ``files``."""
+    shutil.copytree(XDIR / "include", root / "include")
+    shutil.copy(XDIR / "Makefile", root / "Makefile")
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def _commit_v1(repo) -> None:
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                 "commit", "-q", "-m", "v1"], ["tag", "v1"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
