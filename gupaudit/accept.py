@@ -3,7 +3,8 @@
 Two lists, one mechanism. The catalogue's ``[[audited]]`` entries (apis.toml) are the sites
 the mm maintainers keep on FOLL_GET on purpose, each with its reason and the source of the
 decision; a tree's ``.gupaudit.toml`` ``[accept."path:function"]`` entries are its own
-judged sites (``reason`` required, ``by`` optional). A matching site becomes ``gup-ok``
+judged sites (``reason`` required, ``by`` optional). A matching site (for the audited
+list, a FOLL_GET one: a pinning call at the same place is judged as any pin) becomes ``gup-ok``
 with the reason (``audited: ...`` / ``accepted: ...``), keeps its flow in the JSON and the
 dashboard, and leaves the findings and ``--fail-on``. An accept entry of the tree's config
 that matches no site is a warning; the catalogue's are not (a tree of another era may not
@@ -17,7 +18,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from gupaudit import catalog as catalog_mod
-from gupaudit.model import Site, Status
+from gupaudit.model import Family, Site, Status
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ def apply(sites: list[Site]) -> tuple[list[Site], list[str]]:
     out = []
     for s in sites:
         e = next((e for e in table if e.function == s.function
-                  and fnmatch.fnmatchcase(s.path, e.path)), None)
+                  and fnmatch.fnmatchcase(s.path, e.path)
+                  # the audited list is of sites kept on FOLL_GET: a pin there is judged
+                  and (e.kind == "accepted" or s.family in (Family.GET, Family.ITER_GET))),
+                 None)
         if e is None:
             out.append(s)
             continue
