@@ -1302,8 +1302,13 @@ class _Run:
                 escaped = ACQUIRED_INTO + q
                 self.out.stored.add(q)
                 break
+        # Again, in a loop, after the earlier pages went into a container (sg_set_page()
+        # into the caller's table): that container still holds pages of this site, which
+        # an unwind may release (``while (t->nents > n) unpin(sg_page(&t->sgl[...]))``).
+        owners = st.owners if st.take == "held" and st.escaped.startswith("put into ") \
+            else frozenset()
         return replace(st, take="held", ref=self.ref, counts=counts, count=None,
-                       aliases=aliases, owners=frozenset(), escaped=escaped)
+                       aliases=aliases, owners=owners, escaped=escaped)
 
     def _release(self, st: State, api: str, kind: str, line: int, in_loop: bool,
                  via: str = "", path: str | None = None, function: str | None = None

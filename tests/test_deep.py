@@ -163,3 +163,14 @@ def _commit_v1(repo) -> None:
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
                                                  "commit", "-q", "-m", "v1"], ["tag", "v1"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_a_wrappers_file_is_scanned_the_core_apis_files_are_not(tmp_path) -> None:
+    """Only the core GUP and iov_iter implementations are left out (apis.toml
+    [definitions]); a wrapper's body, such as lib/scatterlist.c's extraction into an sg
+    table, uses the API like any driver and is a site."""
+    body = ("static ssize_t fill(struct iov_iter *iter, struct page **pages, size_t n)\n{\n"
+            "\tsize_t off;\n\n\treturn iov_iter_extract_pages(iter, &pages, n, 4, 0, &off);\n}\n")
+    _tree(tmp_path, {"lib/scatterlist.c": body, "lib/iov_iter.c": body})
+    assert [s.path for s in pipeline.scan(tmp_path, jobs=1, cache_path=None).sites] == [
+        "lib/scatterlist.c"]
