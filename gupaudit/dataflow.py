@@ -37,7 +37,8 @@ Known limits: facts about struct fields survive calls that may change them; a re
 one element outside a loop releases the whole array; pages handed to a callee outside the
 unit are lent, not given (the callee keeps nothing), which is the common kernel case; a
 path whose scalar values were dropped to bound the run never reports a leak and never
-decides a release; callers and callees in other files are not read yet.
+decides a release. Functions of other files are read through summaries (``Effect``) the
+link pass brings; callers in other files report releases, not leaks.
 """
 
 from __future__ import annotations

@@ -7,17 +7,21 @@ the hand-offs, the access paths that held them, and the exits where they may lea
 Every fact comes from a run of ``dataflow`` over a CFG:
 
 * the site's own run (``Analysis.site``): the acquiring function and the helpers it calls
-  (summaries), callbacks registered with the pages and handlers reached through an ops
-  table;
+  (summaries; functions of other files through the link pass's ``Effect`` summaries),
+  and the handlers reached through an ops table;
 * for a function that hands the pages back (returns them, or leaves them in its caller's
-  array), one run per caller in the unit (``Analysis.caller``);
-* for pages left in lasting storage, one run of each function of the unit that reads that
-  storage back (``Analysis.reader``), starting with the pages held there: a file-scope
-  variable by its name, a struct field by its field name. A field is not resolved to its
-  struct type, so a release found only that way confirms a conversion but accuses
-  nothing, unless the field holds nothing but these pages in the whole unit (``owned``);
+  array, sg table, object or out parameter), one run per caller in the unit
+  (``Analysis.caller``), and what the link pass brings from callers in other files;
+* for pages left in lasting storage, one run of each function that reads that storage
+  back (``read_back``, ``Analysis.reader``), starting with the pages held there: a
+  file-scope variable by its name, a struct field by the struct type both sides declare
+  ("struct field") or else by its name ("field"). Such a release confirms a conversion
+  but accuses nothing, unless the field holds nothing but these pages in every file that
+  stores into it (``owned``); a use found by field name alone makes no finding;
+* the functions registered to be called back with the object (``_callbacks``);
 * for an iov_iter site, whether its iterator is kernel-backed (``kernel_iterator``), and for
-  every site the FOLL_* flags that reach the call (``flag_values``).
+  every site the FOLL_* flags that reach the call (``flag_values``); and the open ends the
+  link pass may ask other files about (``Flow.links``).
 """
 
 from __future__ import annotations
