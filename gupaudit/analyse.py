@@ -9,7 +9,6 @@ file into a warning that costs that file only.
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 from functools import cache
 
@@ -24,22 +23,18 @@ from gupaudit.parse import parse
 
 
 def analyse_source(rel: str, data: bytes, era: Era,
-                   notifier_dirs: frozenset[str] = frozenset(),
                    answers: Answers | None = None,
                    external: dict[str, dict[int, Effect]] | None = None) -> list[Site]:
     """Every acquisition site of one file's bytes, classified.
 
-    ``notifier_dirs``: directories where some file registers an MMU notifier (case 3 is a
-    property of the driver, not of the one file: radeon_mn.c serves radeon_ttm.c).
     ``answers``/``external``: what other files said of its sites and of the functions its
     pages are handed to (the link pass).
     """
     sf = source_file(rel, parse(data), data, catalog_mod.load())
-    return analyse_unit(sf, rel, era, notifier_dirs, answers, external)
+    return analyse_unit(sf, rel, era, answers, external)
 
 
 def analyse_unit(sf: SourceFile, rel: str, era: Era,
-                 notifier_dirs: frozenset[str] = frozenset(),
                  answers: Answers | None = None,
                  external: dict[str, dict[int, Effect]] | None = None) -> list[Site]:
     """The sites of file ``rel`` within ``sf``."""
@@ -49,8 +44,6 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     unit = Unit(rel, funcs, sf.globals, sf.stores,
                 frozenset(f.name for f in sf.functions if f.static), answers)
     mine = [fn for fn in sf.functions if fn.path == rel]
-    file_calls = frozenset(c for fn in mine for c in fn.callees)
-    notifier = bool(file_calls & cat.notifiers) or posixpath.dirname(rel) in notifier_dirs
     header = rel.endswith(".h")
     sites = []
     for fn in mine:
@@ -74,8 +67,8 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
                 found = paths.find_call(here, call.line, call.column)
                 flags, complete = (flag_values(here, found.args[k]) if found is not None
                                    and k < len(found.args) else (None, False))
-            sites.append(classify(rel, fn.name, call, api, flow, era, notifier,
-                                  subsystem_of(rel), cat, flags, complete))
+            sites.append(classify(rel, fn.name, call, api, flow, era, subsystem_of(rel), cat,
+                                  flags, complete))
     return sites
 
 
@@ -92,8 +85,8 @@ INTERNAL_ERROR = "internal error"
 MAX_PARSE_BYTES = 16 << 20
 
 
-def analyse_bytes(job: tuple[str, bytes, Era, frozenset[str]]) -> tuple[list[Site], str | None]:
-    rel, data, era, notifier_dirs = job
+def analyse_bytes(job: tuple[str, bytes, Era]) -> tuple[list[Site], str | None]:
+    rel, data, era = job
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
     if not _api_call().search(_C_COMMENT.sub(b" ", data)):
@@ -101,7 +94,7 @@ def analyse_bytes(job: tuple[str, bytes, Era, frozenset[str]]) -> tuple[list[Sit
     if len(data) > MAX_PARSE_BYTES:
         return [], f"{rel}: {len(data) >> 20} MB, larger than gupaudit parses; skipped"
     try:
-        return analyse_source(rel, data, era, notifier_dirs), None
+        return analyse_source(rel, data, era), None
     except Exception as exc:  # noqa: BLE001 - one file's bug must not cost the whole scan
         if os.environ.get("GUPAUDIT_DEBUG"):
             raise

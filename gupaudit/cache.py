@@ -62,9 +62,9 @@ def default_path() -> Path:
     return Path(base) / "gupaudit" / "cache.sqlite3"
 
 
-def site_key(data: bytes, rel: str, era: str, notifier: bool) -> str:
+def site_key(data: bytes, rel: str, era: str) -> str:
     h = hashlib.sha1(data)
-    h.update(f"\0{rel}\0{era}\0{int(notifier)}\0{analyser_version()}".encode())
+    h.update(f"\0{rel}\0{era}\0{analyser_version()}".encode())
     return h.hexdigest()
 
 

@@ -5,7 +5,6 @@ Everything name-shaped that the analysis knows comes from here; the stages hold 
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -99,7 +98,6 @@ class Catalog:
     accessors: frozenset[str]
     neutral: frozenset[str]
     not_pinned_flags: frozenset[str]  # MSG_SPLICE_PAGES: flags & it says kernel-backed
-    notifier_file: re.Pattern[str]
     skip_dirs: frozenset[str]
     kernel_iter: dict[str, int]  # iov_iter set-up call -> iterator argument (kernel memory)
     user_iter: dict[str, int]  # ... over user memory
@@ -210,7 +208,6 @@ def load() -> Catalog:
                    tuple(apis["definitions"]["files"]), rules,
                    frozenset(apis["accessors"]["names"]), frozenset(apis["neutral"]["names"]),
                    frozenset(apis["iter_backing"]["not_pinned_flags"]),
-                   re.compile(apis["notifier"]["file_pattern"]),
                    frozenset(apis["discover"]["skip_dirs"]),
                    dict(apis["iter_backing"]["kernel"]), dict(apis["iter_backing"]["user"]),
                    frozenset(apis["condition"]["transparent"]),

@@ -9,7 +9,8 @@ cases):
   an unpin (or a flag-aware release such as bio_release_pages) makes the site converted.
 * get / iter-get sites: a reachable unpin is a mismatch (GUP103); put_user_page*() in a
   5.3-5.5 tree is the conversion of that era. A get site in a driver that registers an MMU
-  notifier (any file of its directory) is gup-ok (case 3), whatever it does with the data.
+  notifier with the object that holds the pages is gup-ok (case 3), whatever it does with
+  the data.
   Otherwise the use evidence decides:
   DMA, bio/bvec or a long-lived vmap -> unconverted (cases 1, 2, 5), and so are pages
   marked dirty where no CPU access is seen (a device wrote them);
@@ -57,11 +58,11 @@ def targets(api: AcquireApi, era: Era, dirty: bool) -> tuple[str, str]:
 
 
 def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, era: Era,
-             notifier: bool, subsystem: str, catalog: Catalog, flags: str | None,
+             subsystem: str, catalog: Catalog, flags: str | None,
              flags_complete: bool = True) -> Site:
-    """The verdict on one site. ``notifier``: its driver registers an MMU notifier.
-    ``flags``: the FOLL_* flags seen to reach the call (None: the API takes none);
-    ``flags_complete``: False when part of them comes from outside the function."""
+    """The verdict on one site. ``flags``: the FOLL_* flags seen to reach the call (None:
+    the API takes none); ``flags_complete``: False when part of them comes from outside
+    the function."""
     family = api.family
     pinned = family in _PIN_KINDS
     # Every release of the flow was met on a path with the pages held. The lifetime
@@ -74,7 +75,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     flagged = set(flags.split(" | ")) if flags else set()
     longterm = catalog.longterm_flag in flagged or _stored(flow)
 
-    facts = _Facts(family, flow, reachable, frozenset(evidence), era, notifier, function,
+    facts = _Facts(family, flow, reachable, frozenset(evidence), era, function,
                    _physical(flow, catalog), longterm)
     row = next(r for r in (_PINNED if pinned else _PLAIN) if r.when(facts))
     status = row.status
@@ -175,7 +176,6 @@ class _Facts:
     reachable: list[Release]  # every release met with the pages held, lifetime first
     evidence: frozenset[str]  # what the uses say the data is for
     era: Era
-    notifier: bool  # its driver registers an MMU notifier
     function: str
     physical: str  # the call a physical address of the pages leaves through, if any
     longterm: bool
@@ -244,9 +244,10 @@ _PLAIN = (
     _Row(lambda f: f.era.name == "put_user_page" and any(r.kind == "put_user"
                                                          for r in f.reachable),
          Status.CONVERTED, None, "released with put_user_page*() (5.3-5.5 era)"),
-    _Row(lambda f: f.notifier and f.family is Family.GET, Status.GUP_OK, 3,
-         "its driver registers an MMU notifier: the pages are dropped on invalidate, so "
-         "plain GUP is enough (pin_user_pages.rst case 3)"),
+    _Row(lambda f: f.flow.guarded and f.family is Family.GET, Status.GUP_OK, 3,
+         lambda f: (f"an MMU notifier is registered with {f.flow.guarded}, which holds the "
+                    "pages: they are dropped on invalidate, so plain GUP is enough "
+                    "(pin_user_pages.rst case 3)")),
     # DMA, block I/O, a long-lived mapping, I/O on an iterator, or written by a device
     _Row(lambda f: f.has(*_DATA_EVIDENCE) or (f.family is Family.ITER_GET and f.has("cpu"))
          or _device_wrote(f.evidence), Status.UNCONVERTED, "evidence",

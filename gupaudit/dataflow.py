@@ -138,6 +138,7 @@ class Outcome:
     uses: dict[tuple[str, int, str], Use] = field(default_factory=dict)
     escapes: dict[str, None] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
+    notified: set[str] = field(default_factory=set)  # objects an MMU notifier guards
     callbacks: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)  # (function,
     #                                              the other arguments that name a place)
 
@@ -185,6 +186,7 @@ class PathFacts:
     escapes: tuple[str, ...] = ()  # "f()" outside the unit they were handed to, "return"
     names: frozenset[str] = frozenset()  # every access path that held them
     stored: frozenset[str] = frozenset()  # lasting storage they were put in
+    notified: frozenset[str] = frozenset()  # objects an MMU notifier is registered with
     callbacks: frozenset[tuple[str, tuple[str, ...]]] = frozenset()  # registered:
     #                                      (function, the other arguments naming a place)
     # Too many paths to tell apart: the run joined every state (no conditions, no scalar
@@ -617,7 +619,8 @@ class Analysis:
                          self._leaks(out, caller), out.complete, earlier, back, outcomes,
                          uses=tuple(out.uses.values()), escapes=tuple(out.escapes),
                          names=frozenset(out.names), stored=frozenset(out.stored),
-                         callbacks=frozenset(out.callbacks), coarse=coarse)
+                         callbacks=frozenset(out.callbacks), coarse=coarse,
+                         notified=frozenset(out.notified))
 
     @staticmethod
     def _leaks(out: Outcome, caller: bool = False) -> tuple[Leak, ...]:
@@ -1098,6 +1101,10 @@ class _Run:
         if name not in self.an.funcs and not local and name not in self.known and any(
                 isinstance(a, ir.Name) and a.id in self.an.funcs for a in c.args):
             self._register(c)
+        if name in cat.notifiers and not local:
+            # the object an MMU notifier is registered with (&obj->notifier: obj), before or
+            # after its pages were taken
+            self.out.notified.update(_base(p) for a in c.args[:1] if (p := path_of(a)))
         if st.take == "none":
             return [st]
         if name in cat.use and not local and st.take == "held" and any(
@@ -2022,6 +2029,11 @@ class _Run:
                     u.evidence, u.api, u.line, u.function, c.name, u.direction, u.path))
             self.out.escapes.update(got.escapes)
             self.out.stored |= got.stored
+            for n in got.notified:  # a helper registering with its parameter: the argument
+                if n in params and params.index(n) < len(c.args):
+                    p = path_of(c.args[params.index(n)])
+                    if p is not None:
+                        self.out.notified.add(_base(p))
             # where it keeps them (a list node's ->folio) leads to a release callback
             self.out.names.update(n for n in got.names if "->" in n or "." in n)
         subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)

@@ -109,22 +109,6 @@ def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
     return [(str(root), chunk, needles, names) for chunk in _chunks(paths, parts)]
 
 
-def marked(root: Path, paths: list[str], pattern: re.Pattern[str],
-           markers: tuple[bytes, ...]) -> list[str]:
-    """Of the paths matching ``pattern`` (a few files), those containing a marker: facts
-    about a directory, such as a driver's MMU-notifier file."""
-    found = []
-    for rel in paths:
-        if pattern.search(rel):
-            try:
-                data = (root / rel).read_bytes()
-            except OSError:
-                continue
-            if any(m in data for m in markers):
-                found.append(rel)
-    return found
-
-
 def _read_all(fd: int) -> bytes:
     """A whole file through one descriptor: cheaper than a file object for 55,000 files."""
     size = os.fstat(fd).st_size
@@ -158,7 +142,8 @@ def _chunks(items: list[str], n: int) -> list[list[str]]:
 
 class WorkTree:
     """A tree on disk as the pipeline's source of files (``pipeline.run``): the walk, the
-    byte prefilter (its answers cached by file stamp), the notifier files, the bytes."""
+    byte prefilter (its answers cached by file stamp), the index of exported functions, the
+    bytes."""
 
     def __init__(self, root: Path, exclude: tuple[str, ...] = ()) -> None:
         self.root = root
@@ -166,7 +151,6 @@ class WorkTree:
         self.exclude = exclude
         self.scanned = 0  # files walked
         self.warnings: list[str] = []
-        self.notifier_dirs: frozenset[str] = frozenset()
         self._paths: list[str] = []
         self._unreadable_dirs: list[str] = []
         self._stamps: dict[str, str] = {}
@@ -195,7 +179,7 @@ class WorkTree:
         return future.result
 
     def prepare(self, store: Cache) -> None:
-        """Walk the tree, find the notifier files, look the stamps up in the cache."""
+        """Walk the tree, look the stamps up in the cache."""
         cat = catalog_mod.load()
         stamps: dict[str, str] | None = {} if store.db is not None else None
         paths, self._unreadable_dirs = walk(self.root, cat.skip_dirs, stamps)
@@ -203,11 +187,6 @@ class WorkTree:
             paths = [p for p in paths if not is_definition_file(p, self.exclude)]
         self._paths = paths
         self.scanned = len(paths)
-        self.notifier_dirs = frozenset(
-            os.path.dirname(p)
-            for p in marked(self.root, paths, cat.notifier_file,
-                            tuple(n.encode() for n in cat.notifiers))
-            if not is_definition_file(p, cat.definition_files))
         from gupaudit import cache as cache_mod  # noqa: PLC0415
 
         version = cache_mod.analyser_version()

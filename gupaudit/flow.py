@@ -132,6 +132,8 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     more, seen = _callbacks(an, facts, names, api.family)
     releases += more
     uses += seen
+    # an MMU notifier registered with the object that holds the pages (case 3)
+    guarded = sorted(o for o in facts.notified if any(_base(n) == o for n in names))
     local = "return" not in escapes and facts.handback is None and not any(
         field_of(n) or _base(n) in fn.cfg.params or _base(n) in unit.globals for n in names)
     kernel = ""
@@ -140,7 +142,8 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     return Flow(tuple(sorted(names)), _one_per_line(releases), _one_per_use(uses),
                 tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),
                 kernel_iter=kernel, owned=tuple(sorted(owned)), local=local,
-                links=_links(an, unit, fn, facts, names, escapes))
+                links=_links(an, unit, fn, facts, names, escapes),
+                guarded=", ".join(guarded))
 
 
 def _links(an: Analysis, unit: Unit, fn: Func, facts: PathFacts, names: set[str],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import posixpath
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -128,14 +127,14 @@ def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
     args = ["-l", "-F", "--no-color"]
     for name in names:
         args += ["-e", name]
-    try:
-        out = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h")
-    except git.GitCommandError as exc:
-        problem = str(exc.stderr or "").strip()
-        if exc.status == 1 and not problem:  # git grep: nothing found
-            return []
+    # git grep reports a blob it cannot read on stderr, whether or not other files match:
+    # a file silently missing from the candidates would lose its sites.
+    status, out, problem = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h",
+                                         with_extended_output=True, with_exceptions=False)
+    problem = str(problem or "").strip()
+    if problem or status not in (0, 1):
         raise InputError(f"cannot search {commit.hexsha[:12]} ({_last_line(problem)}); is the "
-                         "repository complete (not shallow, no missing objects)?") from exc
+                         "repository complete (not shallow, no missing objects)?")
     prefix = commit.hexsha + ":"
     return sorted(line[len(prefix):] for line in out.splitlines() if line.startswith(prefix))
 
@@ -157,7 +156,6 @@ class GitRevision:
         self.label = f"{repo.working_dir}@{rev.name}"
         self.scanned = 0  # git grep searches the revision; no file count of our own
         self.warnings: list[str] = []
-        self.notifier_dirs: frozenset[str] = frozenset()
         self._candidates: list[str] = []
 
     def era(self) -> tuple[Era, list[str]]:
@@ -187,14 +185,6 @@ class GitRevision:
                           if not discover.is_definition_file(p, cat.definition_files)
                           and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
             store.remember_tree_candidates(tree_id, candidates)
-        marked = store.tree_candidates(tree_id + ":notifier")
-        if marked is None:
-            marked = [p for p in _grep(self.repo, self.commit, sorted(cat.notifiers))
-                      if cat.notifier_file.search(p)]
-            store.remember_tree_candidates(tree_id + ":notifier", marked)
-        self.notifier_dirs = frozenset(posixpath.dirname(p) for p in marked
-                                       if not discover.is_definition_file(
-                                           p, cat.definition_files))
         self._candidates = [p for p in candidates if not (
             self.exclude and discover.is_definition_file(p, self.exclude))]
 

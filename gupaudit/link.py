@@ -125,11 +125,11 @@ def _accessor(fields: list[str]) -> re.Pattern[bytes] | None:
         re.escape(f.encode()) for f in sorted(fields)) + rb")\b")
 
 
-# (site file, its bytes, era, notifier dirs, [(answering file, its bytes, questions)])
-Job = tuple[str, bytes, Era, frozenset[str], tuple[tuple[str, bytes, tuple[Question, ...]], ...]]
+# (site file, its bytes, era, [(answering file, its bytes, questions)])
+Job = tuple[str, bytes, Era, tuple[tuple[str, bytes, tuple[Question, ...]], ...]]
 
 
-def jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str], candidates: list[str],
+def jobs(sites: list[Site], era: Era, candidates: list[str],
          list_dir: Lister, read: Reader,
          exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {}
          ) -> list[Job]:
@@ -197,7 +197,7 @@ def jobs(sites: list[Site], era: Era, notifier_dirs: frozenset[str], candidates:
             if relevant:
                 asks.append((other, got, tuple(asked)))
         if asks:
-            out.append((rel, data, era, notifier_dirs, tuple(asks)))
+            out.append((rel, data, era, tuple(asks)))
     return out
 
 
@@ -331,7 +331,7 @@ def _effects(an: Analysis, name: str, ref: str) -> dict[int, Effect]:
 
 def relink(job: Job) -> tuple[list[Site], str | None]:
     """A site file classified again with what the other files answered (a worker)."""
-    rel, data, era, notifier_dirs, asks = job
+    rel, data, era, asks = job
     try:
         effects: dict[str, dict[int, Effect]] = {}
         answers = Answers()
@@ -346,7 +346,7 @@ def relink(job: Job) -> tuple[list[Site], str | None]:
             for key, hits in reply.answers.readers.items():
                 answers.readers.setdefault(key, []).extend(hits)
             answers.not_owned |= reply.answers.not_owned
-        return analyse_source(rel, data, era, notifier_dirs, answers, effects), None
+        return analyse_source(rel, data, era, answers, effects), None
     except Exception as exc:  # noqa: BLE001 - pass 1's verdicts stand for this file
         if os.environ.get("GUPAUDIT_DEBUG"):
             raise
@@ -355,13 +355,12 @@ def relink(job: Job) -> tuple[list[Site], str | None]:
 
 
 def _key(job: Job) -> str:
-    rel, data, era, notifier_dirs, asks = job
+    rel, data, era, asks = job
     h = hashlib.sha1(b"link\0")
     for other, got, asked in ((rel, data, ()), *asks):
         h.update(f"{other}\0{len(got)}\0{asked!r}\0".encode())
         h.update(got)
-    notifier = posixpath.dirname(rel) in notifier_dirs
-    return cache_mod.site_key(h.digest(), rel, era.name, notifier)
+    return cache_mod.site_key(h.digest(), rel, era.name)
 
 
 def link_pass(sites: list[Site], work: list[Job], store: cache_mod.Cache, run: Callable,

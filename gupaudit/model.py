@@ -132,6 +132,7 @@ class Flow:
     local: bool = False  # only ever held in the function's own locals (no field, parameter,
     #                      file-scope variable or return value)
     links: str = ""  # what other files may answer about these pages (link.py), as JSON
+    guarded: str = ""  # the object holding them that an MMU notifier is registered with
 
 
 @dataclass(frozen=True, slots=True)

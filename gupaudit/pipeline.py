@@ -13,7 +13,6 @@ files that hold the rest of their flow (``link``).
 from __future__ import annotations
 
 import os
-import posixpath
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +36,6 @@ class Source(Protocol):
     label: str  # ScanResult.tree
     scanned: int  # files considered, after ``candidates``
     warnings: list[str]  # what could not be read, after ``candidates``
-    notifier_dirs: frozenset[str]  # after ``prepare``
 
     def era(self) -> tuple[Era, list[str]]: ...
     def maintainers(self, pool: ProcessPoolExecutor | None) -> Callable[[], object]: ...
@@ -71,7 +69,6 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     era, warnings = source.era()
     maintainers = source.maintainers(pool)
     source.prepare(store)
-    notifier_dirs = source.notifier_dirs
     sites: list[Site] = []
     candidates: list[str] = []
     pending: list[tuple[str, str, Future | None, tuple]] = []  # rel, key, future, job
@@ -100,13 +97,12 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
                 continue
             if data is None:
                 continue
-            notifier = posixpath.dirname(rel) in notifier_dirs
-            key = cache_mod.site_key(data, rel, era.name, notifier)
+            key = cache_mod.site_key(data, rel, era.name)
             found = store.sites(key)
             if found is not None:
                 take(rel, None, found, None)
                 continue
-            job = (rel, data, era, notifier_dirs)
+            job = (rel, data, era)
             if pool is None:
                 take(rel, key, *analyse.analyse_bytes(job))
             else:
@@ -115,7 +111,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
         take(rel, key, *future.result())
     warnings.extend(source.warnings)
     if deep:
-        work = link.jobs(sites, era, notifier_dirs, candidates, source.list_dir,
+        work = link.jobs(sites, era, candidates, source.list_dir,
                          _reader(source), source.exporters)
         link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()

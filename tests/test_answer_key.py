@@ -17,9 +17,8 @@ LABELS = Path(__file__).parent / "labels"
 
 @pytest.mark.parametrize(("version", "key", "floor"), [
     ("6.1", "6.1.json", 0.95),  # issue 13's target
-    # The target is 95% here too; the sites still apart are two classes not built yet
-    # (netfs iterators set up in other files; a notifier that guards only some buffers),
-    # listed in docs/answer-key.md.
+    # The target is 95% here too; the sites still apart are mostly one class not built yet
+    # (netfs iterators set up in other directories), listed in docs/answer-key.md.
     ("6.12", "6.12-get.json", 0.90),
 ])
 def test_status_agrees_with_the_answer_key(version: str, key: str, floor: float) -> None:

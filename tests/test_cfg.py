@@ -78,7 +78,6 @@ def test_code_nested_deeper_than_the_analysis_recurses_keeps_its_site() -> None:
            "\tif (got != n) { if (got > 0) unpin_user_pages(pages, got); return -EFAULT; }\n"
            f"\tif (k == 0) k = 1;{arms}\n"
            "\tunpin_user_pages(pages, n);\n\treturn k;\n}\n").encode()
-    found, warning = analyse.analyse_bytes(("drivers/x/deep.c", src,
-                                            era.newest(load()), frozenset()))
+    found, warning = analyse.analyse_bytes(("drivers/x/deep.c", src, era.newest(load())))
     assert warning is None
     assert [(s.function, s.status.value) for s in found] == [("deep", "converted")]

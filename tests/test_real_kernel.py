@@ -44,8 +44,9 @@ VERDICTS = [
     ("drivers/vfio/vfio_iommu_type1.c", "vaddr_get_pfns", "pin_user_pages_remote", "converted",
      "page_to_pfn() for the IOMMU, unpin_user_page() on the error path"),
     ("drivers/gpu/drm/radeon/radeon_ttm.c", "radeon_ttm_tt_pin_userptr", "get_user_pages",
-     "gup-ok", "userptr BOs register an interval notifier (radeon_mn.c) whose invalidate "
-     "unbinds and drops the pages: case 3, though the pages are DMA-mapped"),
+     "unconverted", "DMA-mapped and bound into the GART; radeon_mn.c's interval notifier is "
+     "registered only for userptrs created with the register flag (read-only ones may skip "
+     "it), so the pages are not guarded on every path (issue 13's answer key, both trees)"),
     ("drivers/vhost/vhost.c", "set_bit_to_user", "pin_user_pages_fast", "converted",
      "unpin_user_pages_dirty_lock() right after the kmap'd bit is set"),
     ("drivers/infiniband/hw/qib/qib_user_sdma.c", "qib_user_sdma_pin_pages",
