@@ -114,8 +114,9 @@ class Catalog:
     physical: frozenset[str] = frozenset()  # page_to_phys(page): a device may use it
     device_address: frozenset[str] = frozenset()  # page_to_pfn, PFN_PHYS: handed over
     dirty_unlocked: frozenset[str] = frozenset()  # set_page_dirty() without the page lock
-    longterm_flag: str = "FOLL_LONGTERM"  # [flags]
-    write_flag: str = "FOLL_WRITE"
+    longterm_flag: str = ""  # [flags]: FOLL_LONGTERM
+    write_flag: str = ""  # FOLL_WRITE
+    export_macro: str = ""  # [discover]: EXPORT_SYMBOL
     dma_directions: frozenset[str] = frozenset()  # DMA_TO_DEVICE ...
     device_writes: frozenset[str] = frozenset()  # ... of which the device writes the pages
     audited: tuple[Audited, ...] = ()
@@ -222,6 +223,7 @@ def load() -> Catalog:
                    frozenset(apis["address"]["device"]),
                    frozenset(apis["dirtying"]["unlocked"]),
                    apis["flags"]["longterm"], apis["flags"]["write"],
+                   apis["discover"]["export_macro"],
                    frozenset(apis["dma"]["directions"]),
                    frozenset(apis["dma"]["device_writes"]),
                    tuple(Audited(a["path"], a["function"], a["reason"], a["source"],

@@ -71,7 +71,11 @@ def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
 Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
 
 
-_EXPORT = re.compile(rb"\bEXPORT_SYMBOL\w*\(\s*(\w+)")
+@cache
+def _export() -> tuple[bytes, re.Pattern[bytes]]:
+    """The export macro's stem and the pattern of an export (``EXPORT_SYMBOL_GPL(name)``)."""
+    stem = catalog_mod.load().export_macro.encode()
+    return stem, re.compile(rb"\b" + re.escape(stem) + rb"\w*\(\s*(\w+)")
 
 
 def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
@@ -82,6 +86,7 @@ def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
     hits, unreadable = [], []
     exports: dict[str, list[str]] = {}
     found_in = contains()
+    stem, export = _export()
     for rel in paths:
         try:
             fd = os.open(os.path.join(root, rel), os.O_RDONLY)
@@ -94,8 +99,8 @@ def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
             continue
         if any(found_in(data, n) for n in needles) and any(found_in(data, n) for n in names):
             hits.append(rel)
-        if found_in(data, b"EXPORT_SYMBOL"):
-            exports[rel] = [m.group(1).decode() for m in _EXPORT.finditer(data)]
+        if found_in(data, stem):
+            exports[rel] = [m.group(1).decode() for m in export.finditer(data)]
     return hits, unreadable, exports
 
 

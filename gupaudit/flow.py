@@ -95,15 +95,15 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     facts = an.site(fn, line, column, api.family, k, api.count_arg(argc))
     if facts is None:
         return Flow((), (), (), ("more paths than the analysis follows",))
-    releases = _releases(facts, "")
+    releases = releases_of(facts, "")
     uses = list(facts.uses)
     escapes = list(facts.escapes)
     names = set(facts.names) | set(facts.stored)
     leaks = [(x.line, x.why, fn.name) for x in facts.leaks]
     if facts.handback is not None:
         for caller, got in _callers(an, unit, fn, api.family, facts):
-            releases += _releases(got, f"caller {caller}")
-            uses += [_via(u, f"caller {caller}") for u in got.uses]
+            releases += releases_of(got, f"caller {caller}")
+            uses += [use_via(u, f"caller {caller}") for u in got.uses]
             escapes += [e for e in got.escapes if e != "return"]
             names |= {n for n in got.names | got.stored if field_of(n)}
             if unit.funcs[caller].path == unit.path:
@@ -164,7 +164,7 @@ def _links(an: Analysis, unit: Unit, fn: Func, facts: PathFacts, names: set[str]
                        "types": types})
 
 
-def _releases(facts: PathFacts, via: str) -> list[Release]:
+def releases_of(facts: PathFacts, via: str) -> list[Release]:
     """The releases a run met with the pages held; ``via``: how the run was reached."""
     out = []
     for m in facts.met:
@@ -177,7 +177,7 @@ def _releases(facts: PathFacts, via: str) -> list[Release]:
     return out
 
 
-def _via(u: Use, via: str) -> Use:
+def use_via(u: Use, via: str) -> Use:
     return dataclasses.replace(u, via=", ".join(v for v in (via, u.via) if v))
 
 
@@ -260,7 +260,7 @@ def _hit_flow(hit: ReaderHit, owned: frozenset[str]) -> tuple[list[Release], lis
             else "struct field" if hit.typed else "field")
     where = f"{kind} in {hit.function}"
     return ([dataclasses.replace(r, via=", ".join(v for v in (where, r.via) if v))
-             for r in hit.releases], [_via(u, where) for u in hit.uses])
+             for r in hit.releases], [use_via(u, where) for u in hit.uses])
 
 
 def _readers(an: Analysis, unit: Unit, fn: Func, names: set[str], owned: frozenset[str],
@@ -318,7 +318,7 @@ def _callbacks(an: Analysis, facts: PathFacts, names: set[str],
         releases += [Release(m.api, m.kind, m.path, m.line, m.function,
                              ", ".join(v for v in (where, m.via) if v), m.in_loop)
                      for m in out.met.values()]
-        uses += [_via(u, where) for u in _uses(out)]
+        uses += [use_via(u, where) for u in _uses(out)]
     return releases, uses
 
 

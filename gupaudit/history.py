@@ -202,7 +202,8 @@ class GitRevision:
         """The files of the revision exporting each of ``names`` (``EXPORT_SYMBOL*()``)."""
         if not names:
             return {}
-        pattern = r"EXPORT_SYMBOL[A-Z_]*\( *(" + "|".join(re.escape(n) for n in names) + r")\b"
+        stem = re.escape(catalog_mod.load().export_macro)
+        pattern = stem + r"[A-Z_]*\( *(" + "|".join(re.escape(n) for n in names) + r")\b"
         try:
             out = self.repo.git.grep("-o", "-E", pattern, self.commit.hexsha, "--", "*.c")
         except git.GitCommandError:

@@ -34,7 +34,16 @@ from gupaudit import catalog as catalog_mod
 from gupaudit import discover, ir
 from gupaudit.analyse import INTERNAL_ERROR, analyse_source, functions
 from gupaudit.dataflow import Analysis, Effect, path_of, ref_of
-from gupaudit.flow import Answers, ReaderHit, calls_of, container_types, field_of, read_back
+from gupaudit.flow import (
+    Answers,
+    ReaderHit,
+    calls_of,
+    container_types,
+    field_of,
+    read_back,
+    releases_of,
+    use_via,
+)
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Family, Release, Site, SourceFile, Status, Use
 from gupaudit.parse import parse
@@ -243,11 +252,8 @@ def answer(other: str, data: bytes, asked: tuple[Question, ...],
                     if got is None:
                         continue
                     via = f"caller {g.name}"
-                    found.append(tuple(dataclasses.replace(
-                        r, via=", ".join(v for v in (via, r.via) if v))
-                        for r in _met(got.met, got.success, got.coarse)))
-                    found.append(tuple(dataclasses.replace(
-                        u, via=", ".join(v for v in (via, u.via) if v)) for u in got.uses))
+                    found.append(tuple(releases_of(got, via)))
+                    found.append(tuple(use_via(u, via) for u in got.uses))
                     # where the caller keeps them (buf->pages) leads to its release callback
                     kept = got.names | got.stored
                     fields = {f for f in map(field_of, kept) if f}
@@ -299,13 +305,6 @@ class _Effects(Mapping[str, dict[int, Effect]]):
 
     def __len__(self) -> int:
         return len(self.names)
-
-
-def _met(met: tuple, success: frozenset, coarse: bool) -> list[Release]:
-    return [Release(m.api, m.kind, m.path, m.line, m.function, m.via, m.in_loop,
-                    checked=m.sure and not coarse,
-                    unwind=m.sure and not coarse and (m.path, m.line) not in success)
-            for m in met]
 
 
 def _effects(an: Analysis, name: str, ref: str) -> dict[int, Effect]:
