@@ -30,7 +30,7 @@ from gupaudit import __version__
 from gupaudit.catalog import resource
 from gupaudit.model import Family, Release, Site, Status, Use
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 _SALT = {"config": ""}
@@ -93,6 +93,7 @@ class Cache:
         self.warnings = warnings
         self._sites: list[tuple[str, str]] = []
         self._filters: list[tuple[str, str, int, str]] = []
+        self._values: list[tuple[str, str]] = []
 
     @classmethod
     def open(cls, path: Path | None) -> Cache:
@@ -113,23 +114,28 @@ class Cache:
         except OSError as exc:
             return cls(None, [f"cannot use cache {path} ({exc.strerror}); running without it"])
 
-    def prefilter_known(self, stamps: dict[str, str]) -> dict[str, tuple[bool, list[str]]]:
+    def prefilter_known(self, stamps: dict[str, str]
+                        ) -> dict[str, tuple[bool, list[str], bool]]:
         """Files whose prefilter answer is cached for their current stamp: whether they
-        hold an acquisition name, and the functions they export."""
+        hold an acquisition name, the functions they export, whether they name the
+        iterator type (``hit``: bit 0 and bit 1)."""
         if self.db is None or not stamps:
             return {}
-        known: dict[str, tuple[bool, list[str]]] = {}
+        known: dict[str, tuple[bool, list[str], bool]] = {}
         try:
             for path, stamp, hit, exports in self.db.execute(
                     "SELECT path, stamp, hit, exports FROM prefilter"):
                 if stamps.get(path) == stamp:
-                    known[path] = (bool(hit), exports.split() if exports else [])
+                    known[path] = (bool(hit & 1), exports.split() if exports else [],
+                                   bool(hit & 2))
         except sqlite3.DatabaseError as exc:
             self._fail(exc)
         return known
 
-    def remember_prefilter(self, rows: Iterable[tuple[str, str, bool, list[str]]]) -> None:
-        self._filters.extend((p, s, int(h), " ".join(e)) for p, s, h, e in rows)
+    def remember_prefilter(self, rows: Iterable[tuple[str, str, bool, list[str], bool]]
+                           ) -> None:
+        self._filters.extend((p, s, int(h) | 2 * int(i), " ".join(e))
+                             for p, s, h, e, i in rows)
 
     def sites(self, key: str) -> list[Site] | None:
         if self.db is None:
@@ -163,6 +169,22 @@ class Cache:
         except sqlite3.Error as exc:
             self.warnings.append(f"could not save to the cache ({exc}); results are unaffected")
 
+    def value(self, key: str) -> object | None:
+        """A JSON value stored under ``key`` for this analyser version, if any."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT data FROM trees WHERE key = ?",
+                                  (f"{key}:{analyser_version()}",)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._fail(exc)
+            return None
+        return json.loads(row[0]) if row else None
+
+    def remember_value(self, key: str, value: object) -> None:
+        """Kept until ``commit()``, with the run's other results."""
+        self._values.append((f"{key}:{analyser_version()}", json.dumps(value)))
+
     def remember_sites(self, key: str, sites: list[Site]) -> None:
         self._sites.append((key, json.dumps([_site_to(s) for s in sites])))
 
@@ -175,10 +197,12 @@ class Cache:
                 self.db.executemany("INSERT OR REPLACE INTO prefilter VALUES (?, ?, ?, ?)",
                                     self._filters)
                 self.db.executemany("INSERT OR REPLACE INTO sites VALUES (?, ?)", self._sites)
+                self.db.executemany("INSERT OR REPLACE INTO trees VALUES (?, ?)", self._values)
         except sqlite3.Error as exc:
             self.warnings.append(f"could not save to the cache ({exc}); results are unaffected")
         self._filters.clear()
         self._sites.clear()
+        self._values.clear()
 
     def _fail(self, exc: Exception) -> None:
         self.warnings.append(f"cache unreadable ({exc}); running without it")

@@ -120,11 +120,18 @@ class Catalog:
     dma_directions: frozenset[str] = frozenset()  # DMA_TO_DEVICE ...
     device_writes: frozenset[str] = frozenset()  # ... of which the device writes the pages
     audited: tuple[Audited, ...] = ()
+    iter_index: tuple[str, ...] = ()  # [iter_backing] index: files that may set one up
+    iter_api_files: frozenset[str] = frozenset()  # ... and the iterator API's own files
 
     @property
     def notifiers(self) -> frozenset[str]:
         """Calls that register an MMU notifier (pin_user_pages.rst case 3)."""
         return frozenset(n for n, ev in self.use.items() if ev == "notifier")
+
+    def iterator_needles(self) -> tuple[str, ...]:
+        """What marks a file that may set up, copy or hand on an iterator: the ``[iter_backing]
+        index`` names, and every set-up call (``import_ubuf()`` names no iov_iter)."""
+        return tuple(sorted({*self.iter_index, *self.kernel_iter, *self.user_iter}))
 
     def known_names(self) -> frozenset[str]:
         """Every function name the catalogue gives a meaning to."""
@@ -227,4 +234,6 @@ def load() -> Catalog:
                    frozenset(apis["dma"]["directions"]),
                    frozenset(apis["dma"]["device_writes"]),
                    tuple(Audited(a["path"], a["function"], a["reason"], a["source"],
-                                 a.get("case")) for a in apis.get("audited", ())))
+                                 a.get("case")) for a in apis.get("audited", ())),
+                   tuple(apis["iter_backing"]["index"]),
+                   frozenset(apis["iter_backing"]["api_files"]))

@@ -111,7 +111,8 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
             and not api.longterm
             and not any(_releases_here(r, function) for r in reachable)):
         extra["GUP107"] = (call.line, _describe(evidence), "add FOLL_LONGTERM")
-    if family is Family.ITER_GET and device and era.has_extract:
+    if family is Family.ITER_GET and device and era.has_extract and not flow.kernel_iter:
+        # (a kernel-backed iterator holds no user memory: page references are right there)
         extra["GUP108"] = (call.line, _describe(evidence), "iov_iter_extract_pages()")
     written = catalog.write_flag in flagged and (
         "map" in evidence or any(u.direction in catalog.device_writes

@@ -78,15 +78,20 @@ def _export() -> tuple[bytes, re.Pattern[bytes]]:
     return stem, re.compile(rb"\b" + re.escape(stem) + rb"\w*\(\s*(\w+)")
 
 
-def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
+Found = tuple[list[str], list[str], dict[str, list[str]], list[str]]
+
+
+def matching(job: Job) -> Found:
     """Of a job's files, those holding a needle and then one of the exact names; those
-    that could not be read; and the functions each file exports (``EXPORT_SYMBOL*()``):
-    the tree's index of definitions that other directories call. Runs in a worker."""
+    that could not be read; the functions each file exports (``EXPORT_SYMBOL*()``): the
+    tree's index of definitions that other directories call; and those naming the
+    iterator type (``[iter_backing] index``). Runs in a worker."""
     root, paths, needles, names = job
-    hits, unreadable = [], []
+    hits, unreadable, iterates = [], [], []
     exports: dict[str, list[str]] = {}
     found_in = contains()
     stem, export = _export()
+    iterator = [n.encode() for n in catalog_mod.load().iterator_needles()]
     for rel in paths:
         try:
             fd = os.open(os.path.join(root, rel), os.O_RDONLY)
@@ -101,7 +106,9 @@ def matching(job: Job) -> tuple[list[str], list[str], dict[str, list[str]]]:
             hits.append(rel)
         if found_in(data, stem):
             exports[rel] = [m.group(1).decode() for m in export.finditer(data)]
-    return hits, unreadable, exports
+        if any(found_in(data, n) for n in iterator):
+            iterates.append(rel)
+    return hits, unreadable, exports, iterates
 
 
 def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
@@ -145,6 +152,17 @@ def _chunks(items: list[str], n: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+def definition_pattern(names: list[str]) -> re.Pattern[bytes] | None:
+    """A definition of one of ``names`` (kernel style: the name at the start of a line,
+    after the return type if any), not a mere call: crypto/testmgr.c calls
+    ahash_request_set_crypt() and defines nothing of use."""
+    if not names:
+        return None
+    return re.compile(rb"^(?:[A-Za-z_][^;{}()\n]*[\s*])?(?:"
+                      + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                      + rb")\s*\(", re.M)
+
+
 class WorkTree:
     """A tree on disk as the pipeline's source of files (``pipeline.run``): the walk, the
     byte prefilter (its answers cached by file stamp), the index of exported functions, the
@@ -159,8 +177,9 @@ class WorkTree:
         self._paths: list[str] = []
         self._unreadable_dirs: list[str] = []
         self._stamps: dict[str, str] = {}
-        self._known: dict[str, tuple[bool, list[str]]] = {}
+        self._known: dict[str, tuple[bool, list[str], bool]] = {}
         self.exported: dict[str, list[str]] = {}  # function -> files exporting it
+        self.iterating: list[str] = []  # files naming the iterator type (after candidates)
         self._base = str(root)
 
     def era(self) -> tuple[Era, list[str]]:
@@ -209,27 +228,32 @@ class WorkTree:
         cat = catalog_mod.load()
         base = self._base
         for rel in self._paths:
-            for name in self._known.get(f"{base}/{rel}", (False, []))[1]:
+            hit, exports, iterates = self._known.get(f"{base}/{rel}", (False, [], False))
+            for name in exports:
                 self.exported.setdefault(name, []).append(rel)
+            if iterates:
+                self.iterating.append(rel)
         yield [rel for rel in self._paths if self._known.get(f"{base}/{rel}", (False,))[0]]
         unknown = [rel for rel in self._paths if f"{base}/{rel}" not in self._known]
         work = prefilter_jobs(self.root, unknown, cat.prefilter_needles(),
                               tuple(n.encode() for n in cat.acquire), 4 * jobs)
         unreadable: list[str] = []
-        results: Iterable[tuple[Job, tuple[list[str], list[str], dict[str, list[str]]]]]
+        results: Iterable[tuple[Job, Found]]
         if pool is None:
             results = ((job, matching(job)) for job in work)
         else:
             futures = {pool.submit(matching, job): job for job in work}
             results = ((futures[f], f.result()) for f in as_completed(futures))
-        for job, (hits, bad, exports) in results:
+        for job, (hits, bad, exports, iterates) in results:
             unreadable.extend(bad)
             for rel, names in exports.items():
                 for name in names:
                     self.exported.setdefault(name, []).append(rel)
-            hit, skipped = set(hits), set(bad)
+            self.iterating.extend(iterates)
+            hit, skipped, naming = set(hits), set(bad), set(iterates)
             store.remember_prefilter((f"{base}/{rel}", self._stamps[f"{base}/{rel}"],
-                                      rel in hit, exports.get(rel, [])) for rel in job[1]
+                                      rel in hit, exports.get(rel, []), rel in naming)
+                                     for rel in job[1]
                                      if rel not in skipped and f"{base}/{rel}" in self._stamps)
             yield hits
         if unreadable or self._unreadable_dirs:
@@ -240,6 +264,10 @@ class WorkTree:
     def exporters(self, names: list[str]) -> dict[str, list[str]]:
         """The files exporting each of ``names`` (after ``candidates``)."""
         return {n: self.exported[n] for n in names if n in self.exported}
+
+    def iterator_files(self) -> list[str]:
+        """The files naming the iterator type (after ``candidates``)."""
+        return sorted(self.iterating)
 
     def read(self, rel: str) -> bytes:
         """A file's bytes (OSError when it cannot be read)."""

@@ -54,6 +54,7 @@ class Unit:
     stores: dict[str, tuple[tuple[str, ir.Expr], ...]] = field(default_factory=dict)
     statics: frozenset[str] = frozenset()  # functions no other file calls
     answers: Answers | None = None  # what other files said about its sites (link.py)
+    taken: frozenset[str] = frozenset()  # functions with callers nobody can list
 
 
 @dataclass
@@ -67,6 +68,8 @@ class Answers:
         field(default_factory=dict)
     readers: dict[tuple[str, int, int], list[ReaderHit]] = field(default_factory=dict)
     not_owned: set[str] = field(default_factory=set)
+    # the evidence that an iov_iter site's iterator is kernel-backed wherever it is set up
+    kernel_iters: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
 
 def field_of(name: str) -> str | None:
@@ -137,20 +140,24 @@ def site_flow(an: Analysis, unit: Unit, fn: Func, line: int, column: int, api: A
     local = "return" not in escapes and facts.handback is None and not any(
         field_of(n) or _base(n) in fn.cfg.params or _base(n) in unit.globals for n in names)
     kernel = ""
-    if api.family in (Family.ITER_EXTRACT, Family.ITER_GET) and site.args:
-        kernel = kernel_iterator(an, unit, fn, site.args[0], _node_of(fn.cfg, site))
+    iterates = api.family in (Family.ITER_EXTRACT, Family.ITER_GET) and bool(site.args)
+    if iterates:
+        kernel = kernel_iterator(an, unit, fn, site.args[0], node_of(fn.cfg, site))
+        if not kernel and unit.answers is not None:
+            kernel = unit.answers.kernel_iters.get(here, "")
     return Flow(tuple(sorted(names)), _one_per_line(releases), _one_per_use(uses),
                 tuple(_unique(escapes)), leaks=() if kernel else tuple(_unique(leaks)),
                 kernel_iter=kernel, owned=tuple(sorted(owned)), local=local,
-                links=_links(an, unit, fn, facts, names, escapes),
+                links=_links(an, unit, fn, facts, names, escapes, iterates and not kernel),
                 guarded=", ".join(guarded))
 
 
 def _links(an: Analysis, unit: Unit, fn: Func, facts: PathFacts, names: set[str],
-           escapes: list[str]) -> str:
+           escapes: list[str], iterator: bool) -> str:
     """The open ends of a site that other files may answer (``link``), as JSON: the
     functions outside the file the pages were handed to, its own function when it hands
-    the pages back and other files may call it, and the fields the pages sit in."""
+    the pages back and other files may call it, the fields the pages sit in, and
+    whether where its iterator was set up is still to be found (``provenance``)."""
     known = an.cat.known_names()
     callees = sorted({e[:-2] for e in escapes if e.endswith("()") and _NAME.fullmatch(e[:-2])
                       and e[:-2] not in known and e[:-2] not in unit.funcs})
@@ -158,10 +165,10 @@ def _links(an: Analysis, unit: Unit, fn: Func, facts: PathFacts, names: set[str]
                if facts.handback is not None and fn.name not in unit.statics else None)
     fields = sorted({f for f in map(field_of, names) if f})
     types = sorted([f, t] for f, ts in container_types(fn.cfg, names).items() for t in ts)
-    if not callees and wrapper is None and not fields:
+    if not callees and wrapper is None and not fields and not iterator:
         return ""
     return json.dumps({"callees": callees, "wrapper": wrapper, "fields": fields,
-                       "types": types})
+                       "types": types, "iterator": iterator})
 
 
 def releases_of(facts: PathFacts, via: str) -> list[Release]:
@@ -199,7 +206,7 @@ def calls_of(g: Cfg, name: str) -> list[ir.Call]:
     return [c for n in g.nodes for c in n.flat if isinstance(c, ir.Call) and c.name == name]
 
 
-def _node_of(g: Cfg, call: ir.Call) -> int:
+def node_of(g: Cfg, call: ir.Call) -> int:
     return next(i for i, n in enumerate(g.nodes) if any(c is call for c in n.flat))
 
 
@@ -462,22 +469,18 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
     user memory; or, for an iterator a static function was passed, every caller gives
     such evidence.
     """
-    cat = an.cat
-    for cond, value in conditions_at(fn.cfg, node):
-        for atom in _holding(cond, value, cat):
-            if _not_pinned(atom, cat):
-                text = ir.show(atom)
-                if isinstance(atom, ir.Binary):
-                    text = text[1:-1]  # show() parenthesises every operator
-                return f"under `if ({text})`"
+    guard = not_pinned_at(an.cat, fn, node)
+    if guard:
+        return guard
     it = path_of(it_expr)
     if it is None:
         return ""
-    found = _iter_setup(an, fn, it, depth)
+    found = iter_setup(an, fn, it, depth)
     if found is not None:
         return found
     base = _base(it)
-    if base not in fn.cfg.params or fn.name not in unit.statics or depth >= MAX_DEPTH:
+    if (base not in fn.cfg.params or fn.name not in unit.statics or fn.name in unit.taken
+            or depth >= MAX_DEPTH):
         return ""
     k = fn.cfg.params.index(base)
     rest = it[len(base):]
@@ -492,11 +495,42 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
             passed = ir.Name(path_of(arg) + (
                 "." + rest[2:] if rest.startswith("->") and isinstance(arg, ir.Unary)
                 and arg.op == "&" else rest))
-            why = kernel_iterator(an, unit, g, passed, _node_of(g.cfg, c), depth + 1)
+            why = kernel_iterator(an, unit, g, passed, node_of(g.cfg, c), depth + 1)
             if not why:
                 return ""
             seen.append(f"{g.name}() {why}")
     return "every caller: " + "; ".join(seen) if seen else ""
+
+
+def not_pinned_at(cat: Catalog, fn: Func, node: int) -> str:
+    """Evidence that every path to ``node`` passed a test saying the iterator is
+    kernel-backed: ``if (iov_iter_is_bvec(i))``, ``if (flags & MSG_SPLICE_PAGES)``, or the
+    else of ``if (user_backed_iter(i))``; "" when none."""
+    for cond, value in conditions_at(fn.cfg, node):
+        for atom in _holding(cond, value, cat):
+            if _not_pinned(atom, cat):
+                text = ir.show(atom)
+                if isinstance(atom, ir.Binary):
+                    text = text[1:-1]  # show() parenthesises every operator
+                return f"under `if ({text})`"
+        for atom in _falsified(cond, value, cat):
+            if isinstance(atom, ir.Call) and atom.name in cat.pin_predicate:
+                return f"under `if (!{ir.show(atom)})`"
+    return ""
+
+
+def _falsified(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
+    """The atoms of a condition that are false whenever it has ``value``."""
+    match cond:
+        case ir.Unary(op="!", arg=a):
+            return _falsified(a, not value, cat)
+        case ir.Call(name=n, args=(a, *_)) if n in cat.transparent:
+            return _falsified(a, value, cat)
+        case ir.Binary(op="&&", left=left, right=r) if value:
+            return _falsified(left, True, cat) + _falsified(r, True, cat)
+        case ir.Binary(op="||", left=left, right=r) if not value:
+            return _falsified(left, False, cat) + _falsified(r, False, cat)
+    return [] if value else [cond]
 
 
 def _holding(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
@@ -523,7 +557,7 @@ def _not_pinned(atom: ir.Expr, cat: Catalog) -> bool:
     return False
 
 
-def _iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
+def iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
     """How ``fn`` sets up iterator ``it``: evidence text if only over kernel memory,
     "" if over user memory, None if it does not."""
     cat = an.cat
@@ -545,7 +579,7 @@ def _iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
             params = helper.cfg.params
             for j, arg in enumerate(c.args):
                 if path_of(arg) == it and j < len(params) and params[j]:
-                    got = _iter_setup(an, helper, params[j], depth + 1)
+                    got = iter_setup(an, helper, params[j], depth + 1)
                     if got == "":
                         return ""
                     if got:

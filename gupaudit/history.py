@@ -157,6 +157,7 @@ class GitRevision:
         self.scanned = 0  # git grep searches the revision; no file count of our own
         self.warnings: list[str] = []
         self._candidates: list[str] = []
+        self._iterating: list[str] | None = None
 
     def era(self) -> tuple[Era, list[str]]:
         cat = catalog_mod.load()
@@ -191,6 +192,13 @@ class GitRevision:
     def candidates(self, store: cache_mod.Cache, pool: object, jobs: int,
                    only: frozenset[str] | None = None) -> Iterator[list[str]]:
         yield [p for p in self._candidates if only is None or p in only]
+
+    def iterator_files(self) -> list[str]:
+        """The revision's files naming the iterator type (``git grep``, once)."""
+        if self._iterating is None:
+            self._iterating = _grep(self.repo, self.commit,
+                                    list(catalog_mod.load().iterator_needles()))
+        return self._iterating
 
     def read(self, rel: str) -> bytes | None:
         return blob(self.commit, rel)

@@ -47,6 +47,7 @@ from gupaudit.flow import (
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Family, Release, Site, SourceFile, Status, Use
 from gupaudit.parse import parse
+from gupaudit.provenance import Resolver
 
 Lister = Callable[[str], list[str]]  # folder -> names of the files in it
 Reader = Callable[[str], bytes | None]  # path -> its bytes, None if unreadable
@@ -63,6 +64,7 @@ class Question:
     wrapper: tuple | None  # (function, handback, outcomes): its callers' paths
     fields: tuple[str, ...]  # the functions reading them back
     types: tuple[tuple[str, str], ...]  # (field, struct type) the site keeps them in
+    iterator: bool = False  # where its iov_iter was set up is still to be found
 
 
 @dataclass
@@ -78,9 +80,15 @@ def questions(sites: list[Site]) -> dict[str, list[Question]]:
     in a field that holds nothing else, which a sibling file may release)."""
     out: dict[str, list[Question]] = {}
     for s in sites:
-        if not s.links or not (s.status is Status.UNKNOWN or s.owned):
+        if not s.links:
             continue
         d = json.loads(s.links)
+        if not (s.status is Status.UNKNOWN or s.owned):
+            # an iterator shown kernel-backed turns an unconverted site gup-ok, an
+            # extraction's leaks into none; a converted extraction stays what it is
+            if not d.get("iterator") or (s.status is Status.CONVERTED and not s.leaks):
+                continue
+            d = {"callees": [], "wrapper": None, "fields": [], "types": [], "iterator": True}
         wrapper = d["wrapper"]
         if wrapper is not None:
             back = wrapper[1] if isinstance(wrapper[1], str) else tuple(
@@ -90,7 +98,8 @@ def questions(sites: list[Site]) -> dict[str, list[Question]]:
             wrapper = (wrapper[0], back, outcomes)
         out.setdefault(s.path, []).append(Question(
             (s.function, s.line, s.column), s.family, tuple(d["callees"]), wrapper,
-            tuple(d["fields"]), tuple((f, t) for f, t in d["types"])))
+            tuple(d["fields"]), tuple((f, t) for f, t in d["types"]),
+            bool(d.get("iterator"))))
     return out
 
 
@@ -110,17 +119,6 @@ def included_headers(rel: str, data: bytes) -> list[str]:
     return out
 
 
-def _definition(names: list[str]) -> re.Pattern[bytes] | None:
-    """A definition of one of ``names`` (kernel style: the name at the start of a line,
-    after the return type if any), not a mere call: crypto/testmgr.c calls
-    ahash_request_set_crypt() and defines nothing of use."""
-    if not names:
-        return None
-    return re.compile(rb"^(?:[A-Za-z_][^;{}()\n]*[\s*])?(?:"
-                      + b"|".join(re.escape(n.encode()) for n in sorted(names))
-                      + rb")\s*\(", re.M)
-
-
 def _mention(names: list[str], fields: list[str]) -> re.Pattern[bytes] | None:
     alts = [re.escape(n.encode()) + rb"\s*\(" for n in sorted(names)]
     alts += [rb"(?:->|\.)\s*" + re.escape(f.encode()) + rb"\b" for f in sorted(fields)]
@@ -134,19 +132,25 @@ def _accessor(fields: list[str]) -> re.Pattern[bytes] | None:
         re.escape(f.encode()) for f in sorted(fields)) + rb")\b")
 
 
-# (site file, its bytes, era, [(answering file, its bytes, questions)])
-Job = tuple[str, bytes, Era, tuple[tuple[str, bytes, tuple[Question, ...]], ...]]
+# (site file, its bytes, era, [(answering file, its bytes, questions)],
+#  [(site, evidence that its iterator is kernel-backed)])
+Job = tuple[str, bytes, Era, tuple[tuple[str, bytes, tuple[Question, ...]], ...],
+            tuple[tuple[SiteKey, str], ...]]
 
 
 def jobs(sites: list[Site], era: Era, candidates: list[str],
          list_dir: Lister, read: Reader,
-         exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {}
-         ) -> list[Job]:
+         exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {},
+         iterating: Callable[[], list[str]] = list,
+         store: cache_mod.Cache | None = None) -> list[Job]:
     """Per site file with open ends, the files to ask and what to ask each. The index of
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
     each file that can answer: the site's folder, its file's headers, and the run's
-    candidate files (tree-wide: an exported wrapper's callers)."""
+    candidate files (tree-wide: an exported wrapper's callers). An iterator whose set-up
+    is still to be found is followed here, through the files ``iterating`` names
+    (``provenance``): its evidence goes with the job, and to ``store``, with the files it
+    read, for the next run that reads the same bytes."""
     asked_by = questions(sites)
     if not asked_by:
         return []
@@ -173,11 +177,21 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
                 if data is not None else frozenset()
         return index[rel]
 
+    resolver = None
     out = []
     for rel, asked in sorted(asked_by.items()):
         data = bytes_of(rel)
         if data is None:
             continue
+        iters = []
+        for q in asked:
+            if not q.iterator:
+                continue
+            if resolver is None:
+                resolver = Resolver(iterating(), bytes_of, _unit, catalog_mod.load())
+            evidence = _iterator(resolver, store, rel, data, q.site)
+            if evidence:
+                iters.append((q.site, evidence))
         folder = posixpath.dirname(rel)
         siblings = [f"{folder}/{n}" if folder else n for n in sorted(list_dir(folder))
                     if n.endswith((".c", ".h"))]
@@ -185,7 +199,7 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         callees = {c for q in asked for c in q.callees}
         wrappers = {q.wrapper[0] for q in asked if q.wrapper}
         fields = sorted({f for q in asked for f in q.fields})
-        defines = _definition(sorted(callees))
+        defines = discover.definition_pattern(sorted(callees))
         near = _mention([], fields)  # the folder: readers of the fields
         accessor = _accessor(fields)
         asks = []
@@ -205,9 +219,25 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
                 or (other in headers and has_field and accessor and accessor.search(got)))
             if relevant:
                 asks.append((other, got, tuple(asked)))
-        if asks:
-            out.append((rel, data, era, tuple(asks)))
+        if asks or iters:
+            out.append((rel, data, era, tuple(asks), tuple(iters)))
     return out
+
+
+def _iterator(resolver: Resolver, store: cache_mod.Cache | None, rel: str, data: bytes,
+              site: SiteKey) -> str:
+    """The evidence that a site's iterator is kernel-backed (``Resolver.site``), from the
+    store when every file the last answer read still has the same bytes."""
+    key = "iter:" + hashlib.sha1(repr((rel, site, resolver.files)).encode() + data).hexdigest()
+    known = store.value(key) if store is not None else None
+    if isinstance(known, dict) and all(resolver.digest(f) == h
+                                       for f, h in known["files"].items()):
+        return str(known["evidence"])
+    evidence = resolver.site(rel, *site)
+    if store is not None:
+        store.remember_value(key, {"evidence": evidence, "files": {
+            f: resolver.digest(f) for f in resolver.read_files}})
+    return evidence
 
 
 def _unit(rel: str, data: bytes) -> tuple[SourceFile, dict]:
@@ -330,10 +360,10 @@ def _effects(an: Analysis, name: str, ref: str) -> dict[int, Effect]:
 
 def relink(job: Job) -> tuple[list[Site], str | None]:
     """A site file classified again with what the other files answered (a worker)."""
-    rel, data, era, asks = job
+    rel, data, era, asks, iters = job
     try:
         effects: dict[str, dict[int, Effect]] = {}
-        answers = Answers()
+        answers = Answers(kernel_iters=dict(iters))
         sf, funcs = _unit(rel, data)
         site_an = Analysis(funcs, catalog_mod.load(), sf.defined, sf.handlers)
         for other, got, asked in asks:
@@ -354,8 +384,8 @@ def relink(job: Job) -> tuple[list[Site], str | None]:
 
 
 def _key(job: Job) -> str:
-    rel, data, era, asks = job
-    h = hashlib.sha1(b"link\0")
+    rel, data, era, asks, iters = job
+    h = hashlib.sha1(b"link\0" + repr(iters).encode())
     for other, got, asked in ((rel, data, ()), *asks):
         h.update(f"{other}\0{len(got)}\0{asked!r}\0".encode())
         h.update(got)

@@ -85,6 +85,7 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     stores: dict[str, list[tuple[str, ir.Expr]]] = {}  # field -> (function, value)
     handlers: dict[str, set[str]] = {}  # field -> functions of the file it is set to
     callees: list[set[str]] = [set() for _ in bodies]
+    passed: set[str] = set()  # functions of the file handed to a call as a value
     q = query("calls", "assignments", "initializers")
     # Bodies re-parsed on their own hang off their own tree: query each tree for its bodies.
     by_tree: dict[int, list[int]] = {}
@@ -124,6 +125,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             i = members[j]
             raw[i].append(node)
             callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
+            args = node.child_by_field_name("arguments")
+            for a in args.named_children if args else ():
+                if a.type == "identifier" and (name := a.text.decode()) in functions_here:
+                    passed.add(name)  # register(fn): called back by whoever keeps it
 
     # Seeds: acquisitions, and the releases and DMA/bio hand-offs a struct field can lead to.
     seeds = (set(catalog.acquire) | set(catalog.release) | set(catalog.containers)
@@ -163,4 +168,5 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                       parse_errors=int(tree.root_node.has_error),
                       globals=file_scope_names(tree, bodies),
                       stores={f: tuple(v) for f, v in stores.items()},
-                      handlers={f: frozenset(v) for f, v in handlers.items()})
+                      handlers={f: frozenset(v) for f, v in handlers.items()},
+                      taken=frozenset(passed).union(*handlers.values()))

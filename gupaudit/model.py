@@ -68,6 +68,9 @@ class SourceFile:
     stores: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
     # field -> the functions of the file an ops table or an assignment sets it to
     handlers: dict[str, frozenset[str]] = field(default_factory=dict)
+    # functions of the file whose address is kept (an ops table, a registration call):
+    # called from where nobody can list
+    taken: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

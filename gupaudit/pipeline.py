@@ -46,6 +46,7 @@ class Source(Protocol):
     def read(self, rel: str) -> bytes | None: ...
     def list_dir(self, folder: str) -> list[str]: ...
     def exporters(self, names: list[str]) -> dict[str, list[str]]: ...
+    def iterator_files(self) -> list[str]: ...
 
 
 def worker_init() -> None:
@@ -112,7 +113,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     warnings.extend(source.warnings)
     if deep:
         work = link.jobs(sites, era, candidates, source.list_dir,
-                         _reader(source), source.exporters)
+                         _reader(source), source.exporters, source.iterator_files, store)
         link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)

@@ -4,6 +4,7 @@ them, in a work tree and in git history."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -174,3 +175,69 @@ def test_a_wrappers_file_is_scanned_the_core_apis_files_are_not(tmp_path) -> Non
     _tree(tmp_path, {"lib/scatterlist.c": body, "lib/iov_iter.c": body})
     assert [s.path for s in pipeline.scan(tmp_path, jobs=1, cache_path=None).sites] == [
         "lib/scatterlist.c"]
+
+
+ITERS = FIXTURES / "trees" / "iters"
+_EXPECT = re.compile(r"/\* (deep: )?(converted|unconverted|gup-ok|unknown|mismatch) \*/")
+
+
+def _expected(root, deep: bool) -> dict[tuple[str, int], str]:
+    """The verdict annotated on each site line of a fixture tree: ``/* deep: gup-ok */``
+    holds with the link pass only (without it the site is unconverted)."""
+    out = {}
+    for path in sorted(root.rglob("*.c")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            m = _EXPECT.search(line)
+            if m:
+                rel = path.relative_to(root).as_posix()
+                out[(rel, n)] = m.group(2) if deep or not m.group(1) else "unconverted"
+    return out
+
+
+@pytest.mark.parametrize("deep", [True, False])
+def test_an_iterator_is_followed_to_its_set_up_in_other_files(deep: bool) -> None:
+    """An iov_iter site's iterator read from a struct field (lib_subreq.io_iter) is
+    kernel-backed when every write of that field, in any file, is; one handed to an ops
+    table's function, when every call through that member hands a kernel-backed one. A
+    user set-up anywhere (beta, delta_write), or a function whose address goes to a
+    registration call (delta_recv), leaves the site unconverted."""
+    got = {(s.path, s.line): s.status.value
+           for s in pipeline.scan(ITERS, jobs=1, cache_path=None, deep=deep).sites}
+    assert got == _expected(ITERS, deep)
+
+
+def test_an_iterators_evidence_names_the_field_and_its_set_ups() -> None:
+    found = {s.function: s for s in pipeline.scan(ITERS, jobs=1, cache_path=None).sites}
+    reason = found["alpha_issue_read"].reason
+    assert "lib_subreq.io_iter" in reason
+    # written through the inner struct's pointer: struct lib_buffer's iter
+    assert "lib/netlib/buffer.c:7 iov_iter_folio_queue()" in reason
+    assert "argument 2 of gamma_request()" in found["gamma_request"].reason
+
+
+def test_an_iterators_set_up_changing_in_another_file_is_seen_through_the_cache(
+        tmp_path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(ITERS, tree)
+    db = tmp_path / "cache.sqlite3"
+
+    def alpha() -> str:
+        return next(s.status.value for s in pipeline.scan(tree, jobs=1, cache_path=db).sites
+                    if s.function == "alpha_issue_read")
+
+    assert alpha() == "gup-ok"
+    buffer = tree / "lib" / "netlib" / "buffer.c"
+    buffer.write_text(buffer.read_text().replace(
+        "iov_iter_folio_queue(&buf->iter, ITER_DEST, fq, 0, 0, 0);",
+        "import_ubuf(ITER_DEST, (void __user *)fq, 4096, &buf->iter);"))
+    assert alpha() == "unconverted"
+
+
+def test_history_follows_iterators_through_the_revisions_files(tmp_path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    repo = tmp_path / "repo"
+    shutil.copytree(ITERS, repo)
+    _commit_v1(repo)
+    ((_, result),) = history.history(repo, tags="v1", cache_path=None, jobs=1)
+    assert {(s.path, s.line): s.status.value for s in result.sites} == _expected(ITERS, True)

@@ -52,11 +52,14 @@ VERDICTS = [
      "pin_user_pages_fast", "converted", "unpin_user_pages_dirty_lock",
      "callers in user_exp_rcv.c and pin_system.c release through hfi1_release_user_pages()"),
     ("net/core/skbuff.c", "skb_splice_from_iter", "iov_iter_extract_pages", "unknown", "",
-     "exported; its callers (tcp, udp, unix, kcm) pass MSG_SPLICE_PAGES iterators from other "
-     "files, which a per-directory analysis does not see"),
-    ("net/ceph/messenger.c", "ceph_msg_data_iter_next", "iov_iter_get_pages2", "unconverted",
-     "handed on", "puts the page at once and returns it for the messenger's I/O (its FIXME "
-     "asks for a variant without a reference)"),
+     "exported; its callers (tcp, udp, unix, kcm) pass msghdr.msg_iter under MSG_SPLICE_PAGES, "
+     "but tcp tests a local copy of the flag (zc == MSG_SPLICE_PAGES), and msg_iter's writers "
+     "include user set-ups, so the provenance proves nothing"),
+    ("net/ceph/messenger.c", "ceph_msg_data_iter_next", "iov_iter_get_pages2", "gup-ok",
+     "ceph_msg_data_cursor.iov_iter is set up over kernel memory",
+     "the cursor's iterator comes from ceph_msg_data.iter <- ceph_osd_data.iter <- "
+     "osd_req_op_extent_osd_iter(), whose one caller (fs/ceph/addr.c) hands netfs's "
+     "subrequest iterator: a folio queue or a bvec netfs built; since issue 13 (provenance)"),
     ("mm/memory.c", "__copy_remote_vm_str", "get_user_page_vma_remote", "gup-ok",
      "audited: ptrace-style", "strscpy() out of kmap_local_folio(), then folio_release_kmap();"
      " on apis.toml's audited list since issue 13 (remote access stays on FOLL_GET)"),
