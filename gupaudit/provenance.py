@@ -74,6 +74,7 @@ class Resolver:
     _top: Goal | None = None  # the site's first goal, named in the evidence
     _defined: dict[str, str | None] = field(default_factory=dict)
     _digests: dict[str, str | None] = field(default_factory=dict)
+    _suspects: frozenset[str] | None = None  # files naming a user set-up
 
     # ------------------------------------------------------------ the question
 
@@ -184,7 +185,7 @@ class Resolver:
         name = member.encode()
         out: list[str] = []
         seen = False
-        for rel in self.files:
+        for rel in self._suspects_first(self.files):
             data = self._bytes(rel)
             if (data is None or name not in data or not any(h in data for h in holders)
                     or not mention.search(data)):
@@ -282,7 +283,7 @@ class Resolver:
             re.escape(m.encode()) for m in members) + rb")\s*\(") if members else None
         out: list[str] = []
         seen = False
-        for other in files:
+        for other in self._suspects_first(files):
             data = self._bytes(other)
             if data is None:
                 continue
@@ -294,9 +295,9 @@ class Resolver:
             u = self._unit(other)
             if u is None:
                 return None
+            indirect = self._mentioning(u, data, through) if through is not None else []
             for g in u.funcs.values():
-                if function not in (g.callees or ()) and (
-                        through is None or g not in self._mentioning(u, data, through)):
+                if function not in (g.callees or ()) and g not in indirect:
                     continue
                 for i, n in enumerate(g.cfg.nodes):
                     for c in n.flat:
@@ -368,6 +369,18 @@ class Resolver:
         return out
 
     # ------------------------------------------------------------ files
+
+    def _suspects_first(self, files: list[str]) -> list[str]:
+        """``files`` with those naming a user set-up first: one user set-up leaves the
+        goal unproven, and every file must be read to prove it, so the order changes only
+        how soon a failing goal stops."""
+        if self._suspects is None:
+            names = [n.encode() for n in sorted(self.cat.user_iter)]
+            self._suspects = frozenset(rel for rel in self.files
+                                       if (data := self._bytes(rel)) is not None
+                                       and any(n in data for n in names))
+        return ([rel for rel in files if rel in self._suspects]
+                + [rel for rel in files if rel not in self._suspects])
 
     @staticmethod
     def _mentioning(u: _Unit, data: bytes, pattern: re.Pattern[bytes]) -> list[Func]:
