@@ -42,7 +42,8 @@ def analyse_unit(sf: SourceFile, rel: str, era: Era,
     funcs = functions(sf)
     paths = Analysis(funcs, cat, sf.defined, sf.handlers, external)
     unit = Unit(rel, funcs, sf.globals, sf.stores,
-                frozenset(f.name for f in sf.functions if f.static), answers, sf.taken)
+                frozenset(f.name for f in sf.functions if f.static), answers,
+                sf.taken.union(*sf.handlers.values()))
     mine = [fn for fn in sf.functions if fn.path == rel]
     header = rel.endswith(".h")
     sites = []

@@ -6,7 +6,7 @@ Everything name-shaped that the analysis knows comes from here; the stages hold 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -42,6 +42,7 @@ class AcquireApi:
     count: int | None = None  # the argument with the number of pages asked for
     longterm: bool = False  # FOLL_LONGTERM implied by the API (get_user_pages_longterm)
     folios: bool = False  # it fills a folio array (memfd_pin_folios)
+    always_gets: bool = False  # a reference even with a NULL array (gup-fast, FOLL_GET)
 
     def count_arg(self, argc: int) -> int | None:
         return self.by_argc.get(argc, {}).get("count", self.count)
@@ -122,6 +123,7 @@ class Catalog:
     audited: tuple[Audited, ...] = ()
     iter_index: tuple[str, ...] = ()  # [iter_backing] index: files that may set one up
     iter_api_files: frozenset[str] = frozenset()  # ... and the iterator API's own files
+    iter_copy: dict[str, tuple[int, int]] = field(default_factory=dict)  # memcpy: (dst, src)
 
     @property
     def notifiers(self) -> frozenset[str]:
@@ -191,7 +193,7 @@ def load() -> Catalog:
             pin=rec.get("pin"),
             by_argc={int(k): v for k, v in rec.get("by_argc", {}).items()},
             count=rec.get("count"),
-            longterm=rec.get("longterm", False),
+            longterm=rec.get("longterm", False), always_gets=rec.get("always_gets", False),
             folios=rec.get("folios", False),
         )
     release = {
@@ -236,4 +238,5 @@ def load() -> Catalog:
                    tuple(Audited(a["path"], a["function"], a["reason"], a["source"],
                                  a.get("case")) for a in apis.get("audited", ())),
                    tuple(apis["iter_backing"]["index"]),
-                   frozenset(apis["iter_backing"]["api_files"]))
+                   frozenset(apis["iter_backing"]["api_files"]),
+                   {n: (d, src) for n, (d, src) in apis["iter_backing"]["copy"].items()})

@@ -76,7 +76,7 @@ def classify(path: str, function: str, call: Call, api: AcquireApi, flow: Flow, 
     longterm = catalog.longterm_flag in flagged or _stored(flow)
 
     facts = _Facts(family, flow, reachable, frozenset(evidence), era, function,
-                   _physical(flow, catalog), longterm)
+                   _physical(flow, catalog), longterm, api.always_gets)
     row = next(r for r in (_PINNED if pinned else _PLAIN) if r.when(facts))
     status = row.status
     case = _case(evidence, longterm, family) if row.case == "evidence" else row.case
@@ -180,6 +180,7 @@ class _Facts:
     function: str
     physical: str  # the call a physical address of the pages leaves through, if any
     longterm: bool
+    always_gets: bool = False  # the API takes references even with no page array
 
     @property
     def wrong(self) -> list[Release]:
@@ -215,6 +216,12 @@ def _always(f: _Facts) -> bool:
 
 _NO_PAGES = _Row(lambda f: f.flow.no_pages, Status.GUP_OK, 4,
                  "no page array (NULL): faults the range in or checks it, keeps no reference")
+# gup-fast forces FOLL_GET (apis.toml always_gets): with no array to return them in, the
+# references taken are never dropped (later trees WARN and fail the call instead)
+_NO_PAGES_YET_GOT = _Row(lambda f: f.flow.no_pages and f.always_gets, Status.UNCONVERTED, None,
+                         "no page array (NULL), but gup-fast always takes references "
+                         "(FOLL_GET): nothing can drop them; fault the range in without "
+                         "gup-fast (fault_in_*(), or get_user_pages*() with no array)")
 
 # Pinned (FOLL_PIN) and extracted pages: the release decides.
 _PINNED = (
@@ -234,6 +241,7 @@ _PINNED = (
 # Plain references (FOLL_GET, iov_iter_get_pages*()): what the pages are used for decides
 # (pin_user_pages.rst's five cases), once the release is not of the wrong kind.
 _PLAIN = (
+    _NO_PAGES_YET_GOT,
     _NO_PAGES,
     _Row(lambda f: f.wrong, Status.MISMATCH, None,
          lambda f: f"plain references released with {f.wrong[0].api}()", "GUP103",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from gupaudit import ir
@@ -469,7 +469,7 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
     user memory; or, for an iterator a static function was passed, every caller gives
     such evidence.
     """
-    guard = not_pinned_at(an.cat, fn, node)
+    guard = not_pinned_at(an.cat, fn, node, iterator_path(it_expr))
     if guard:
         return guard
     it = path_of(it_expr)
@@ -480,7 +480,7 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
         return found
     base = _base(it)
     if (base not in fn.cfg.params or fn.name not in unit.statics or fn.name in unit.taken
-            or depth >= MAX_DEPTH):
+            or unit.path.endswith(".h") or depth >= MAX_DEPTH):  # a header's: every includer
         return ""
     k = fn.cfg.params.index(base)
     rest = it[len(base):]
@@ -502,21 +502,32 @@ def kernel_iterator(an: Analysis, unit: Unit, fn: Func, it_expr: ir.Expr, node: 
     return "every caller: " + "; ".join(seen) if seen else ""
 
 
-def not_pinned_at(cat: Catalog, fn: Func, node: int) -> str:
+def not_pinned_at(cat: Catalog, fn: Func, node: int, it: str | None = None) -> str:
     """Evidence that every path to ``node`` passed a test saying the iterator is
     kernel-backed: ``if (iov_iter_is_bvec(i))``, ``if (flags & MSG_SPLICE_PAGES)``, or the
-    else of ``if (user_backed_iter(i))``; "" when none."""
+    else of ``if (user_backed_iter(i))``; "" when none. ``it``: the iterator's path, which
+    a predicate must test (``!user_backed_iter(src)`` says nothing of ``dst``)."""
+    def about(atom: ir.Call) -> bool:
+        return it is None or (bool(atom.args) and iterator_path(atom.args[0]) == it)
+
     for cond, value in conditions_at(fn.cfg, node):
         for atom in _holding(cond, value, cat):
-            if _not_pinned(atom, cat):
+            if _not_pinned(atom, cat) and (not isinstance(atom, ir.Call) or about(atom)):
                 text = ir.show(atom)
                 if isinstance(atom, ir.Binary):
                     text = text[1:-1]  # show() parenthesises every operator
                 return f"under `if ({text})`"
         for atom in _falsified(cond, value, cat):
-            if isinstance(atom, ir.Call) and atom.name in cat.pin_predicate:
+            if isinstance(atom, ir.Call) and atom.name in cat.pin_predicate and about(atom):
                 return f"under `if (!{ir.show(atom)})`"
     return ""
+
+
+def iterator_path(e: ir.Expr) -> str | None:
+    """``&req->iter``, ``*iter``, ``iter`` -> the path of the iterator they reach."""
+    while isinstance(e, ir.Unary) and e.op in ("&", "*"):
+        e = e.arg
+    return path_of(e)
 
 
 def _falsified(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
@@ -562,13 +573,14 @@ def iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
     "" if over user memory, None if it does not."""
     cat = an.cat
     kernel = None
+    names = pointers_to(fn, it)
     for n in fn.cfg.nodes:
         for c in n.flat:
             if not isinstance(c, ir.Call):
                 continue
             for table, is_kernel in ((cat.kernel_iter, True), (cat.user_iter, False)):
                 k = table.get(c.name)
-                if k is not None and k < len(c.args) and path_of(c.args[k]) == it:
+                if k is not None and k < len(c.args) and path_of(c.args[k]) in names:
                     if not is_kernel:
                         return ""
                     kernel = kernel or f"set up by {c.name}() at line {c.line}"
@@ -578,13 +590,43 @@ def iter_setup(an: Analysis, fn: Func, it: str, depth: int) -> str | None:
                 continue
             params = helper.cfg.params
             for j, arg in enumerate(c.args):
-                if path_of(arg) == it and j < len(params) and params[j]:
+                if path_of(arg) in names and j < len(params) and params[j]:
                     got = iter_setup(an, helper, params[j], depth + 1)
                     if got == "":
                         return ""
                     if got:
                         kernel = kernel or f"{got} in {c.name}()"
     return kernel
+
+
+def pointers_to(fn: Func, it: str, refers: Callable[[ir.Expr], bool] | None = None
+                ) -> set[str]:
+    """``it`` and the locals of ``fn`` that point to it: ``p = &it``, ``q = p``,
+    ``p = c ? &it : NULL`` (``refers``: what else a value pointing to it looks like)."""
+    names = {it}
+    assigns = [a for n in fn.cfg.nodes for a in n.flat
+               if isinstance(a, ir.Assign) and a.op == "=" and isinstance(a.target, ir.Name)]
+
+    def points(v: ir.Expr) -> bool:
+        match v:
+            case ir.Ternary(then=t, other=o):
+                return points(t) or points(o)
+            case ir.Unary(op="&", arg=x):
+                return path_of(x) in names or bool(refers and refers(v))
+            case ir.Name(id=n):  # a copy of a pointer to it (of ``it`` itself: if a pointer)
+                return n in names and (n != it or pointer)
+        return bool(refers and refers(v))
+
+    pointer = it in fn.cfg.pointers or it in fn.cfg.params
+
+    grown = True
+    while grown:
+        grown = False
+        for a in assigns:
+            if a.target.id not in names and points(a.value):
+                names.add(a.target.id)
+                grown = True
+    return names
 
 
 def flag_values(fn: Func, flags: ir.Expr, depth: int = 0) -> tuple[str, bool]:

@@ -200,6 +200,10 @@ class GitRevision:
                                     list(catalog_mod.load().iterator_needles()))
         return self._iterating
 
+    def mentioning(self, words: list[str]) -> list[str]:
+        """The revision's files containing one of ``words`` (``git grep``)."""
+        return _grep(self.repo, self.commit, words) if words else []
+
     def read(self, rel: str) -> bytes | None:
         return blob(self.commit, rel)
 

@@ -142,15 +142,17 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
          list_dir: Lister, read: Reader,
          exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {},
          iterating: Callable[[], list[str]] = list,
-         store: cache_mod.Cache | None = None) -> list[Job]:
+         store: cache_mod.Cache | None = None,
+         mentioning: Callable[[list[str]], list[str]] = lambda words: []) -> list[Job]:
     """Per site file with open ends, the files to ask and what to ask each. The index of
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
     each file that can answer: the site's folder, its file's headers, and the run's
     candidate files (tree-wide: an exported wrapper's callers). An iterator whose set-up
     is still to be found is followed here, through the files ``iterating`` names
-    (``provenance``): its evidence goes with the job, and to ``store``, with the files it
-    read, for the next run that reads the same bytes."""
+    (``provenance``), and ``mentioning`` (a tree-wide search) says which other files name
+    the functions whose callers it read: its evidence goes with the job, and to ``store``,
+    with the files it read, for the next run that reads the same bytes."""
     asked_by = questions(sites)
     if not asked_by:
         return []
@@ -177,21 +179,13 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
                 if data is not None else frozenset()
         return index[rel]
 
-    resolver = None
+    kernel = _kernel_iterators(asked_by, bytes_of, iterating, mentioning, store)
     out = []
     for rel, asked in sorted(asked_by.items()):
         data = bytes_of(rel)
         if data is None:
             continue
-        iters = []
-        for q in asked:
-            if not q.iterator:
-                continue
-            if resolver is None:
-                resolver = Resolver(iterating(), bytes_of, _unit, catalog_mod.load())
-            evidence = _iterator(resolver, store, rel, data, q.site)
-            if evidence:
-                iters.append((q.site, evidence))
+        iters = [(q.site, kernel[rel, q.site]) for q in asked if kernel.get((rel, q.site))]
         folder = posixpath.dirname(rel)
         siblings = [f"{folder}/{n}" if folder else n for n in sorted(list_dir(folder))
                     if n.endswith((".c", ".h"))]
@@ -224,20 +218,62 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
     return out
 
 
-def _iterator(resolver: Resolver, store: cache_mod.Cache | None, rel: str, data: bytes,
-              site: SiteKey) -> str:
-    """The evidence that a site's iterator is kernel-backed (``Resolver.site``), from the
-    store when every file the last answer read still has the same bytes."""
-    key = "iter:" + hashlib.sha1(repr((rel, site, resolver.files)).encode() + data).hexdigest()
-    known = store.value(key) if store is not None else None
-    if isinstance(known, dict) and all(resolver.digest(f) == h
-                                       for f, h in known["files"].items()):
-        return str(known["evidence"])
-    evidence = resolver.site(rel, *site)
+MAX_ROUNDS = 3  # tree-wide searches for callers the index did not hold
+
+
+def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
+                      iterating: Callable[[], list[str]],
+                      mentioning: Callable[[list[str]], list[str]],
+                      store: cache_mod.Cache | None) -> dict[tuple[str, SiteKey], str]:
+    """(site file, site) -> the evidence that its iterator is kernel-backed (``Resolver``),
+    from the store when every file the last answer read still has the same bytes.
+
+    The resolver reads the files that name an iterator; a function whose callers it read
+    may also be stored in an ops table, or called, in a file that names none (a
+    ``file_operations`` table), and a struct whose field it followed may be embedded in
+    one declared there. So those names (``Resolver.wanted``) are searched for in the
+    whole tree, and a proof is made again with the files found, until none is new."""
+    asked = [(rel, q.site) for rel, qs in sorted(asked_by.items()) for q in qs if q.iterator]
+    if not asked:
+        return {}
+    resolver = Resolver(iterating(), bytes_of, _unit, catalog_mod.load())
+    found: dict[tuple[str, SiteKey], str] = {}
+    keys: dict[tuple[str, SiteKey], str] = {}
+    fresh = []
+    for rel, site in asked:
+        data = bytes_of(rel) or b""
+        keys[rel, site] = key = "iter:" + hashlib.sha1(
+            repr((rel, site, resolver.files)).encode() + data).hexdigest()
+        known = store.value(key) if store is not None else None
+        if isinstance(known, dict) and all(resolver.digest(f) == h
+                                           for f, h in known["files"].items()):
+            found[rel, site] = str(known["evidence"])
+        else:
+            fresh.append((rel, site))
+    leant: dict[tuple[str, SiteKey], set[str]] = {}
+    for rel, site in fresh:
+        found[rel, site] = resolver.site(rel, *site)
+        leant[rel, site] = set(resolver.wanted)
+    searched: set[str] = set()
+    for _ in range(MAX_ROUNDS):
+        proven = [k for k in fresh if found[k]]
+        words = sorted(set().union(*(leant[k] for k in proven)) - searched)
+        if not words:
+            break
+        searched |= set(words)
+        more = sorted(set(mentioning(words)) - set(resolver.files))
+        if not more:
+            break
+        resolver.extend(more, words)
+        for k in proven:
+            found[k] = resolver.site(k[0], *k[1])
+            leant[k] = set(resolver.wanted)
     if store is not None:
-        store.remember_value(key, {"evidence": evidence, "files": {
-            f: resolver.digest(f) for f in resolver.read_files}})
-    return evidence
+        digests = {f: resolver.digest(f) for f in resolver.read_files}
+        for rel, site in fresh:
+            store.remember_value(keys[rel, site], {"evidence": found[rel, site],
+                                                   "files": digests})
+    return found
 
 
 def _unit(rel: str, data: bytes) -> tuple[SourceFile, dict]:

@@ -49,6 +49,14 @@ def _tree_root(node: ts.Node) -> ts.Node:
     return node
 
 
+def _function_ref(node: ts.Node) -> str | None:
+    """The name a value refers to when it may be a function's address: ``foo``, ``&foo``."""
+    if node.type == "pointer_expression" and node.child_by_field_name("operator") is not None \
+            and node.child_by_field_name("operator").type == "&":
+        node = node.child_by_field_name("argument") or node
+    return node.text.decode("utf-8", "replace") if node.type == "identifier" else None
+
+
 def _stored_value(node: ts.Node) -> ir.Expr:
     """What a store into a field writes, as far as ``flow`` asks (NULL, 0, or a plain
     name; anything else is some other value)."""
@@ -95,6 +103,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
         members.sort(key=lambda i: bodies[i].body.start_byte)
         starts = [bodies[i].body.start_byte for i in members]
         for _, caps in ts.QueryCursor(q).matches(_tree_root(bodies[members[0]].body)):
+            if "fnref" in caps:
+                if (name := caps["fnref"][0].text.decode()) in functions_here:
+                    passed.add(name)
+                continue
             if "init" in caps:  # { .field = value }: at file scope too
                 node = caps["init"][0]
                 fld = caps["init.field"][0].text.decode("utf-8", "replace")
@@ -103,6 +115,9 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 node = caps["assign"][0]
                 lhs = caps["assign.lhs"][0]
                 if lhs.type != "field_expression":
+                    ref = _function_ref(caps["assign.rhs"][0])
+                    if ref in functions_here:
+                        passed.add(ref)  # fn = foo; fn(x): called through a local
                     continue
                 f = lhs.child_by_field_name("field")
                 if f is None:
@@ -117,8 +132,9 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             if value is not None:
                 stored = _stored_value(value)
                 stores.setdefault(fld, []).append((where, stored))
-                if isinstance(stored, ir.Name) and stored.id in functions_here:
-                    handlers.setdefault(fld, set()).add(stored.id)
+                ref = _function_ref(value)
+                if ref in functions_here:
+                    handlers.setdefault(fld, set()).add(ref)  # .op = foo, .op = &foo
                 continue
             if not inside:
                 continue
@@ -169,4 +185,4 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                       globals=file_scope_names(tree, bodies),
                       stores={f: tuple(v) for f, v in stores.items()},
                       handlers={f: frozenset(v) for f, v in handlers.items()},
-                      taken=frozenset(passed).union(*handlers.values()))
+                      taken=frozenset(passed))

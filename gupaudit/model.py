@@ -68,8 +68,8 @@ class SourceFile:
     stores: dict[str, tuple[tuple[str, object], ...]] = field(default_factory=dict)
     # field -> the functions of the file an ops table or an assignment sets it to
     handlers: dict[str, frozenset[str]] = field(default_factory=dict)
-    # functions of the file whose address is kept (an ops table, a registration call):
-    # called from where nobody can list
+    # functions of the file handed on as a value (a registration call's argument, an
+    # initializer list, a local function pointer): called from where nobody can list
     taken: frozenset[str] = frozenset()
 
 

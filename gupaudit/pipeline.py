@@ -47,6 +47,7 @@ class Source(Protocol):
     def list_dir(self, folder: str) -> list[str]: ...
     def exporters(self, names: list[str]) -> dict[str, list[str]]: ...
     def iterator_files(self) -> list[str]: ...
+    def mentioning(self, words: list[str]) -> list[str]: ...
 
 
 def worker_init() -> None:
@@ -113,7 +114,8 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     warnings.extend(source.warnings)
     if deep:
         work = link.jobs(sites, era, candidates, source.list_dir,
-                         _reader(source), source.exporters, source.iterator_files, store)
+                         _reader(source), source.exporters, source.iterator_files, store,
+                         source.mentioning)
         link.link_pass(sites, work, store, pool.map if pool else map, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)

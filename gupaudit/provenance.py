@@ -37,14 +37,14 @@ from dataclasses import dataclass, field
 from gupaudit import discover, ir
 from gupaudit.catalog import Catalog
 from gupaudit.dataflow import Analysis, Func, path_of
-from gupaudit.flow import iter_setup, node_of, not_pinned_at
+from gupaudit.flow import iter_setup, iterator_path, node_of, not_pinned_at, pointers_to
 from gupaudit.model import SourceFile
 
 Reader = Callable[[str], bytes | None]
 Parser = Callable[[str, bytes], tuple[SourceFile, dict[str, Func]]]
 Goal = tuple[str, str, str, int]  # (kind, struct tag | file, member | function, index)
 
-MAX_GOALS = 40  # goals one site may open before it is left unproven
+MAX_GOALS = 400  # goals one site may open before it is left unproven
 MAX_SHOWN = 3  # evidence pieces in the reason
 
 
@@ -66,17 +66,39 @@ class Resolver:
     parse: Parser
     cat: Catalog
     read_files: dict[str, bytes] = field(default_factory=dict)
+    # what the last proof (``site``) leant on that files naming no iterator may hold as
+    # well: the names of non-static functions whose callers were read (an ops table of
+    # file_operations style), ``struct T`` of the fields whose writers were read (a
+    # struct embedding T)
+    wanted: set[str] = field(default_factory=set)
+    _words: dict[Goal, frozenset[str]] = field(default_factory=dict)  # ... per goal, all
+    _stack: list[set[str]] = field(default_factory=list)  # ... of the goals being proven
     _units: dict[str, _Unit | None] = field(default_factory=dict)
     _layouts: dict[str, dict[str, str]] = field(default_factory=dict)
     _memo: dict[Goal, list[str] | None] = field(default_factory=dict)
     _active: set[Goal] = field(default_factory=set)
     _budget: int = MAX_GOALS
     _top: Goal | None = None  # the site's first goal, named in the evidence
-    _defined: dict[str, str | None] = field(default_factory=dict)
+    _defined: dict[str, list[str]] = field(default_factory=dict)
+    _struct_defs: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
+    _embedders: dict[str, set[str]] | None = None  # struct tag -> the structs embedding it
     _digests: dict[str, str | None] = field(default_factory=dict)
     _suspects: frozenset[str] | None = None  # files naming a user set-up
 
     # ------------------------------------------------------------ the question
+
+    def extend(self, files: list[str], words: list[str]) -> None:
+        """Search these files too (found by ``words``): what was proven leaning on a word
+        one of them names is forgotten."""
+        self.files = sorted(set(self.files) | set(files))
+        named = {w for w in words for f in files
+                 if (data := self._bytes(f)) is not None and w.encode() in data}
+        self._memo = {g: v for g, v in self._memo.items()
+                      if v is None or not (self._words.get(g, frozenset()) & named)}
+        self._suspects = None
+        self._defined.clear()
+        self._layouts.clear()
+        self._embedders = None
 
     def site(self, rel: str, function: str, line: int, column: int) -> str:
         """Evidence that the iterator of the site at (line, column) is kernel-backed on
@@ -89,7 +111,9 @@ class Resolver:
         self._budget = MAX_GOALS
         self._top = None
         before = set(self._memo)
+        self._stack = [set()]
         got = self._object(u, fn, node_of(fn.cfg, call), call.args[0], pointer=True)
+        self.wanted = self._stack.pop()
         if not got:
             # A goal proven on the way may have leant on one that then failed (a cycle
             # through it counted as no source): only the failures stand.
@@ -99,18 +123,31 @@ class Resolver:
             return ""
         shown = list(dict.fromkeys(got))
         more = f" and {len(shown) - MAX_SHOWN} more" if len(shown) > MAX_SHOWN else ""
-        top = self._top
-        what = (f"{top[1]}.{top[2]}" if top[0] == "field" else
-                f"argument {top[3] + 1} of {top[2]}()") if top else "it"
-        return f"{what} is set up over kernel memory wherever it is written: " + "; ".join(
-            shown[:MAX_SHOWN]) + more
+        return (f"{self._name(self._top)} is set up over kernel memory wherever it is "
+                "written: " + "; ".join(shown[:MAX_SHOWN]) + more)
+
+    def _name(self, goal: Goal | None) -> str:
+        """How the evidence names what was followed: a field, or a function's argument."""
+        if goal is None:
+            return "it"
+        kind, where, what, k = goal
+        if kind == "field":
+            return f"{where}.{what}"
+        if kind == "local":
+            function, name = what.split(":", 1)
+            u = self._unit(where)
+            params = u.funcs[function].cfg.params if u and function in u.funcs else ()
+            if name not in params:
+                return f"`{name}` of {function}()"
+            what, k = function, params.index(name)
+        return f"argument {k + 1} of {what}()"
 
     # ------------------------------------------------------------ values
 
     def _object(self, u: _Unit, fn: Func, node: int, e: ir.Expr,
                 pointer: bool) -> list[str] | None:
         """The evidence for the iterator ``e`` is (``pointer``: points to) at ``node``."""
-        guard = not_pinned_at(self.cat, fn, node)
+        guard = not_pinned_at(self.cat, fn, node, iterator_path(e))
         if guard:
             return [f"{u.rel}:{fn.cfg.nodes[node].line} {guard}"]
         match e:
@@ -129,21 +166,29 @@ class Resolver:
             if key is None:
                 return None
             return self._goal(("field", key[0], key[1], int(pointer)))
-        name = parts[0]
-        if pointer and name in fn.cfg.params:
-            return self._goal(("param", u.rel, fn.name, fn.cfg.params.index(name)))
-        return self._local(u, fn, name, pointer)
+        return self._goal(("local", u.rel, f"{fn.name}:{parts[0]}", int(pointer)))
 
-    def _local(self, u: _Unit, fn: Func, name: str, pointer: bool) -> list[str] | None:
-        """A local iterator (or pointer to one): its set-ups and assignments in ``fn``."""
+    def _local(self, rel: str, function: str, name: str, pointer: bool) -> list[str] | None:
+        """A variable of ``function`` holding the iterator (or a pointer to it): what it is
+        set up to and assigned there (through ``p = &it`` too), and for a parameter what
+        its callers hand it."""
+        u = self._unit(rel)
+        fn = u.funcs.get(function) if u else None
+        if u is None or fn is None:
+            return None
         out: list[str] = []
         seen = False
-        setup = iter_setup(u.an, fn, name, 0)
-        if setup == "":
-            return None
-        if setup:
-            seen = True
-            out.append(f"{u.rel}: {setup}")
+        aliases = {name} | ({a.target.id for n in fn.cfg.nodes for a in n.flat
+                             if isinstance(a, ir.Assign) and isinstance(a.target, ir.Name)
+                             and isinstance(a.value, ir.Unary) and a.value.op == "&"
+                             and path_of(a.value.arg) == name} if not pointer else set())
+        for alias in sorted(aliases):
+            setup = iter_setup(u.an, fn, alias, 0)
+            if setup == "":
+                return None
+            if setup:
+                seen = True
+                out.append(f"{rel}: {setup}")
         for i, n in enumerate(fn.cfg.nodes):
             for a in n.flat:
                 if (isinstance(a, ir.Assign) and a.op == "=" and isinstance(a.target, ir.Name)
@@ -153,75 +198,116 @@ class Resolver:
                     if got is None:
                         return None
                     out += got
+        if pointer and name in fn.cfg.params:
+            seen = True
+            got = self._goal(("param", rel, function, fn.cfg.params.index(name)))
+            if got is None:
+                return None
+            out += got
         return out if seen else None
 
     # ------------------------------------------------------------ goals
 
     def _goal(self, goal: Goal) -> list[str] | None:
+        if self._top is None:
+            self._top = goal  # the site's first: named in the evidence
         if goal in self._memo:
+            if self._stack:
+                self._stack[-1].update(self._words.get(goal, ()))
             return self._memo[goal]
         if goal in self._active:
             return []  # met again on its own way: no source of its own
         if self._budget <= 0:
             return None
         self._budget -= 1
-        if not self._active and self._top is None:
-            self._top = goal
+        kind = goal[0]
         self._active.add(goal)
+        self._stack.append(set())
         try:
-            kind = goal[0]
-            got = (self._writers(goal[1], goal[2], bool(goal[3])) if kind == "field"
-                   else self._callers(goal[1], goal[2], goal[3]) if kind == "param"
-                   else self._out(goal[1], goal[2], goal[3]))
+            if kind == "field":
+                got = self._writers(goal[1], goal[2], bool(goal[3]))
+            elif kind == "param":
+                got = self._callers(goal[1], goal[2], goal[3])
+            elif kind == "local":
+                function, name = goal[2].split(":", 1)
+                got = self._local(goal[1], function, name, bool(goal[3]))
+            else:
+                got = self._out(goal[1], goal[2], goal[3])
         finally:
             self._active.discard(goal)
+            words = frozenset(self._stack.pop())
+            self._words[goal] = words
+            if self._stack:
+                self._stack[-1].update(words)
         self._memo[goal] = got
         return got
 
+    def _lean(self, word: str) -> None:
+        """The goal being proven leans on ``word`` (``wanted``)."""
+        if self._stack:
+            self._stack[-1].add(word)
+
     def _writers(self, tag: str, member: str, pointer: bool) -> list[str] | None:
-        """Every write of ``tag.member`` in the files that may hold one."""
+        """Every write of ``tag.member`` in the files that may hold one: an assignment, a
+        store through its address (``p = &x->f; *p = ...``), a call handed its address (or,
+        for a pointer field, its value: the iterator it points to)."""
         mention = re.compile(rb"(?:->|\.)\s*" + re.escape(member.encode()) + rb"\b")
         holders = [t.encode() for t in self._holders(tag)]
+        self._lean(f"struct {tag}")
         name = member.encode()
         out: list[str] = []
         seen = False
         for rel in self._suspects_first(self.files):
             data = self._bytes(rel)
-            if (data is None or name not in data or not any(h in data for h in holders)
+            if (data is None or not _has(data, name) or not any(_has(data, h) for h in holders)
                     or not mention.search(data)):
                 continue
             u = self._unit(rel)
             if u is None:
                 return None
             for g in self._mentioning(u, data, mention):
-                aliases = {a.target.id for n in g.cfg.nodes for a in n.flat
-                           if isinstance(a, ir.Assign) and isinstance(a.target, ir.Name)
-                           and isinstance(a.value, ir.Unary) and a.value.op == "&"
-                           and self._is(g, a.value.arg, tag, member)}
+                # locals that point to the iterator: &x->f, or (a pointer field) x->f itself
+                refs = pointers_to(g, "", lambda v, g=g: self._refers(
+                    g, v, tag, member, pointer)) - {""}
                 for i, n in enumerate(g.cfg.nodes):
                     for a in n.flat:
-                        if isinstance(a, ir.Assign) and (
-                                self._is(g, a.target, tag, member)
-                                or (isinstance(a.target, ir.Unary) and a.target.op == "*"
-                                    and isinstance(a.target.arg, ir.Name)
-                                    and a.target.arg.id in aliases)):
+                        if isinstance(a, ir.Assign) and self._is(g, a.target, tag, member):
+                            target: bool | None = pointer  # the field itself is written
+                        elif (isinstance(a, ir.Assign) and isinstance(a.target, ir.Unary)
+                              and a.target.op == "*" and (
+                                  (isinstance(a.target.arg, ir.Name)
+                                   and a.target.arg.id in refs)
+                                  or (pointer and self._is(g, a.target.arg, tag, member)))):
+                            target = False  # the iterator, through a pointer to it
+                        else:
+                            target = None
+                        if target is not None:
                             seen = True
-                            got = (self._object(u, g, i, a.value, pointer)
-                                   if a.op == "=" else None)
+                            got = (self._object(u, g, i, a.value, target)
+                                   if isinstance(a, ir.Assign) and a.op == "=" else None)
                             if got is None:
                                 return None
                             out += got
-                        elif isinstance(a, ir.Call) and not pointer:
+                        elif isinstance(a, ir.Call):
                             for k, arg in enumerate(a.args):
-                                if (isinstance(arg, ir.Unary) and arg.op == "&"
-                                        and self._is(g, arg.arg, tag, member)) or (
-                                        isinstance(arg, ir.Name) and arg.id in aliases):
-                                    got = self._handed(u, a, k)
+                                if self._refers(g, arg, tag, member, pointer) or (
+                                        isinstance(arg, ir.Name) and arg.id in refs):
+                                    copy = self.cat.iter_copy.get(a.name)
+                                    got = (self._object(u, g, i, a.args[copy[1]], True)
+                                           if copy and copy[0] == k and copy[1] < len(a.args)
+                                           else self._handed(u, a, k))
                                     if got is None:
                                         return None
                                     seen = seen or bool(got)
                                     out += got
         return out if seen else None
+
+    def _refers(self, g: Func, e: ir.Expr, tag: str, member: str, pointer: bool) -> bool:
+        """Whether ``e`` points to the iterator of ``tag.member``: ``&x->f``, or the value
+        of ``x->f`` when the field is a pointer."""
+        if isinstance(e, ir.Unary) and e.op == "&":
+            return not pointer and self._is(g, e.arg, tag, member)
+        return pointer and self._is(g, e, tag, member)
 
     def _handed(self, u: _Unit, c: ir.Call, k: int) -> list[str] | None:
         """A call handed an iterator's address as argument ``k``: what it sets it to."""
@@ -235,14 +321,20 @@ class Resolver:
             # pos, iter)``): an iterator is handed to an operation for its data, and an
             # operation setting up its caller's iterator anew would be no operation.
             return []
-        where = self._definition(c.name, u)
-        if where is None or where in cat.iter_api_files:
-            return []  # the API moving over it, or defined where no iterator is named
-        return self._goal(("out", where, c.name, k))
+        out: list[str] = []
+        for where in self._definitions(c.name, u):
+            if where in cat.iter_api_files:
+                continue  # the API moving over it
+            got = self._goal(("out", where, c.name, k))
+            if got is None:
+                return None
+            out += got
+        return out  # none: defined where no iterator is named, it cannot set one up
 
     def _out(self, rel: str, function: str, k: int) -> list[str] | None:
         """What ``function`` (defined in ``rel``) sets the iterator its argument ``k``
-        points to: its set-up calls and its stores through the pointer."""
+        points to: its set-up calls (in its file and beyond) and its stores through the
+        pointer."""
         u = self._unit(rel)
         g = u.funcs.get(function) if u else None
         if u is None or g is None:
@@ -261,40 +353,65 @@ class Resolver:
                 if (isinstance(a, ir.Assign) and isinstance(a.target, ir.Unary)
                         and a.target.op == "*" and path_of(a.target.arg) == p):
                     got = self._object(u, g, i, a.value, pointer=False)
-                    if got is None:
-                        return None
-                    out += got
+                elif isinstance(a, ir.Call) and a.name not in u.funcs:
+                    # handed on to a function of another file (iter_setup read this one's)
+                    got = []
+                    for j, arg in enumerate(a.args):
+                        if path_of(arg) == p and not isinstance(arg, ir.Unary):
+                            more = self._handed(u, a, j)
+                            if more is None:
+                                return None
+                            got += more
+                else:
+                    continue
+                if got is None:
+                    return None
+                out += got
         return out
 
     def _callers(self, rel: str, function: str, k: int) -> list[str] | None:
         """Every call of ``function`` (defined in ``rel``): what each hands it. A function
-        stored in an ops table (``.zc_request = fn``) is also called through that member
-        (``c->trans_mod->zc_request(...)``), anywhere; one whose address goes elsewhere (a
-        callback argument) has callers nobody can list."""
+        stored in an ops table (``.zc_request = fn``, in any file) is also called through
+        that member (``c->trans_mod->zc_request(...)``), anywhere; one whose address goes
+        elsewhere (a callback argument, an array) has callers nobody can list. A static
+        function of a header is called by every file that includes it."""
         home = self._unit(rel)
         if home is None:
             return None
-        members = sorted(f for f, fs in home.sf.handlers.items() if function in fs)
-        static = any(f.name == function and f.static for f in home.sf.functions)
-        files = [rel] if static and not members else self.files
+        static = rel.endswith(".c") and any(f.name == function and f.static
+                                            for f in home.sf.functions)
+        files = [rel] if static else self._suspects_first(self.files)
+        if not static:
+            self._lean(function)
         name = function.encode()
-        direct = re.compile(rb"\b" + re.escape(name) + rb"\b")
+        named: list[tuple[str, bytes, _Unit]] = []
+        members: set[str] = set()
+        for other in files:  # every file naming it: where it is called or stored
+            data = self._bytes(other)
+            if data is None or not _has(data, name) or not _word_in(data, name):
+                continue
+            u = self._unit(other)
+            if u is None or function in u.sf.taken or \
+                    _address_passed(data, function, self.cat.export_macro):
+                return None
+            members |= _stored(data, function)
+            named.append((other, data, u))
         through = re.compile(rb"(?:->|\.)\s*(?:" + b"|".join(
-            re.escape(m.encode()) for m in members) + rb")\s*\(") if members else None
+            re.escape(m.encode()) for m in sorted(members)) + rb")\s*\(") if members else None
+        if through is not None:  # the ops members' calls, anywhere
+            seen_files = {other for other, _, _ in named}
+            for other in self._suspects_first(self.files):
+                data = self._bytes(other)
+                if other in seen_files or data is None or not any(
+                        _has(data, m.encode()) for m in members) or not through.search(data):
+                    continue
+                u = self._unit(other)
+                if u is None:
+                    return None
+                named.append((other, data, u))
         out: list[str] = []
         seen = False
-        for other in self._suspects_first(files):
-            data = self._bytes(other)
-            if data is None:
-                continue
-            named = name in data and direct.search(data) is not None
-            if not named and (through is None or not through.search(data)):
-                continue
-            if named and _address_passed(data, function, self.cat.export_macro):
-                return None
-            u = self._unit(other)
-            if u is None:
-                return None
+        for _other, data, u in named:
             indirect = self._mentioning(u, data, through) if through is not None else []
             for g in u.funcs.values():
                 if function not in (g.callees or ()) and g not in indirect:
@@ -340,33 +457,48 @@ class Resolver:
 
     def _layout(self, tag: str) -> dict[str, str]:
         """The struct-typed members of ``struct tag`` (member -> struct tag), from its
-        definition in the files searched."""
-        if tag in self._layouts:
-            return self._layouts[tag]
-        self._layouts[tag] = {}
-        head = re.compile(rb"\bstruct\s+" + re.escape(tag.encode()) + rb"\s*\{")
-        needle = b"struct " + tag.encode()
-        for rel in self.files:
-            data = self._bytes(rel)
-            if data is None or needle not in data:
-                continue
-            m = head.search(data)
-            if m is None:
-                continue
-            body = _braced(data, m.end() - 1)
-            self._layouts[tag] = {name.decode(): inner.decode()
-                                  for inner, name in _MEMBER.findall(body)}
-            break
+        definitions in the files searched; a member two same-named structs type
+        differently is left out (unknown, so nothing is proven through it)."""
+        if tag not in self._layouts:
+            found: dict[str, set[str]] = {}
+            for members in self._definitions_of(tag):
+                for name, inner in members.items():
+                    found.setdefault(name, set()).add(inner)
+            self._layouts[tag] = {n: next(iter(t)) for n, t in found.items() if len(t) == 1}
         return self._layouts[tag]
 
     def _holders(self, tag: str) -> list[str]:
-        """``tag`` and the structs known to embed it (a file naming none of them cannot
-        write the field, but through a pointer of a type it does not name)."""
+        """``tag`` and every struct that embeds it, however deep (a file naming none of
+        them cannot write the field, but through a pointer of a type it does not name)."""
+        if self._embedders is None:
+            self._embedders = {}
+            for rel in self.files:
+                data = self._bytes(rel)
+                if data is None or not _has(data, b"struct"):
+                    continue
+                for outer, members in self._structs(rel):
+                    for inner in members.values():
+                        self._embedders.setdefault(inner, set()).add(outer)
         out = [tag]
-        for outer, members in self._layouts.items():
-            if tag in members.values() and outer not in out:
-                out.append(outer)
+        for t in out:  # grows as embedders are found
+            out += sorted(self._embedders.get(t, set()) - set(out))
         return out
+
+    def _definitions_of(self, tag: str) -> list[dict[str, str]]:
+        needle = b"struct " + tag.encode()
+        return [members for rel in self.files
+                if (data := self._bytes(rel)) is not None and _has(data, needle)
+                for outer, members in self._structs(rel) if outer == tag]
+
+    def _structs(self, rel: str) -> list[tuple[str, dict[str, str]]]:
+        """The struct definitions of a file: (tag, its struct-typed members)."""
+        if rel not in self._struct_defs:
+            data = self._bytes(rel) or b""
+            self._struct_defs[rel] = [
+                (m.group(1).decode(), {name.decode(): inner.decode() for inner, name in
+                                       _MEMBER.findall(_braced(data, m.end() - 1))})
+                for m in _STRUCT.finditer(data)]
+        return self._struct_defs[rel]
 
     # ------------------------------------------------------------ files
 
@@ -378,7 +510,7 @@ class Resolver:
             names = [n.encode() for n in sorted(self.cat.user_iter)]
             self._suspects = frozenset(rel for rel in self.files
                                        if (data := self._bytes(rel)) is not None
-                                       and any(n in data for n in names))
+                                       and any(_has(data, n) for n in names))
         return ([rel for rel in files if rel in self._suspects]
                 + [rel for rel in files if rel not in self._suspects])
 
@@ -395,15 +527,16 @@ class Resolver:
                 out.append(g)
         return out
 
-    def _definition(self, name: str, near: _Unit) -> str | None:
-        """The file defining function ``name``: ``near`` itself, or one of the files
-        searched (found on the lines naming it, without parsing)."""
+    def _definitions(self, name: str, near: _Unit) -> list[str]:
+        """The files that may define the function ``name`` a call in ``near`` reaches:
+        ``near`` itself, else every definition in the files searched but a static one of
+        another .c file (found on the lines naming it, without parsing)."""
         if name in near.funcs:
-            return near.rel
+            return [near.rel]
         if name not in self._defined:
-            self._defined[name] = None
             pattern = discover.definition_pattern([name])
             needle = name.encode()
+            found = []
             for rel in self.files:
                 data = self._bytes(rel)
                 at = data.find(needle) if data is not None else -1
@@ -412,11 +545,11 @@ class Resolver:
                     end = data.find(b"\n", at)
                     if pattern.match(data, start, end if end >= 0 else len(data)) and (
                             _body_follows(data, at)):
-                        self._defined[name] = rel
+                        if not (rel.endswith(".c") and data.startswith(b"static", start)):
+                            found.append(rel)
                         break
                     at = data.find(needle, at + len(needle))
-                if self._defined[name] is not None:
-                    break
+            self._defined[name] = found
         return self._defined[name]
 
     def digest(self, rel: str) -> str | None:
@@ -447,20 +580,45 @@ class Resolver:
 
 
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+_has = discover.contains()
+_BRACE = re.compile(rb"[{}]")
+_STRUCT = re.compile(rb"\bstruct\s+(\w+)\s*\{")
 _MEMBER = re.compile(rb"\bstruct\s+(\w+)\s*\**\s*(\w+)\s*(?:\[[^\]]*\])?\s*;")
 
 
+def _stored(data: bytes, function: str) -> set[str]:
+    """The fields a file stores ``function`` into: ``.op = fn``, ``x->op = &fn``."""
+    pattern = rb"(?:\.|->)\s*(\w+)\s*=\s*&?\s*" + re.escape(function.encode()) + rb"\b(?!\s*\()"
+    return {m.decode() for m in re.findall(pattern, _COMMENT.sub(b" ", data))}
+
+
 def _address_passed(data: bytes, function: str, export: str) -> bool:
-    """Whether a file uses ``function``'s address other than by storing it (``.op = fn``,
-    ``x->op = fn``) or exporting it: handed to a registration call, kept in an array."""
+    """Whether a file uses ``function``'s address other than by storing it in a field
+    (``.op = fn``, ``x->op = &fn``) or exporting it: handed to a registration call, kept
+    in an array or a local function pointer."""
     data = _COMMENT.sub(b" ", data)
     for m in re.finditer(rb"\b" + re.escape(function.encode()) + rb"\b(?!\s*\()", data):
         before = data[max(0, m.start() - 64) : m.start()].rstrip(b" \t\n&")
-        if before.endswith(b"=") or re.search(
+        if re.search(rb"(?:\.|->)\s*\w+\s*=$", before) or re.search(
                 rb"\b" + re.escape(export.encode()) + rb"\w*\($", before):
             continue
         return True
     return False
+
+
+def _word_in(data: bytes, word: bytes) -> bool:
+    """Whether ``word`` occurs in ``data`` as a whole identifier."""
+    at = data.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not _IDENT(data[at - 1])) and (end >= len(data) or not _IDENT(data[end])):
+            return True
+        at = data.find(word, at + 1)
+    return False
+
+
+def _IDENT(ch: int) -> bool:  # noqa: N802 - reads as the character class it is
+    return ch == 0x5F or 0x30 <= ch <= 0x39 or 0x41 <= ch <= 0x5A or 0x61 <= ch <= 0x7A
 
 
 def _body_follows(data: bytes, at: int) -> bool:
@@ -477,12 +635,8 @@ def _parts(path: str) -> list[str]:
 def _braced(data: bytes, start: int) -> bytes:
     """The text between the brace at ``start`` and the one that closes it."""
     depth = 0
-    for i in range(start, len(data)):
-        ch = data[i]
-        if ch == 0x7B:  # {
-            depth += 1
-        elif ch == 0x7D:  # }
-            depth -= 1
-            if depth == 0:
-                return data[start + 1 : i]
+    for m in _BRACE.finditer(data, start):
+        depth += 1 if m.group() == b"{" else -1
+        if depth == 0:
+            return data[start + 1 : m.start()]
     return data[start + 1 :]

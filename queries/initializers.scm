@@ -11,3 +11,9 @@
 (initializer_pair
   designator: (field_designator (field_identifier) @init.field)
   value: (_) @init.value) @init
+
+; A function named in a plain initializer list (``{ foo_read, foo_write }``, ``{ &foo }``):
+; its address is kept, so it has callers nobody can list.
+;   @fnref       the name
+(initializer_list (identifier) @fnref)
+(initializer_list (pointer_expression argument: (identifier) @fnref))
