@@ -27,6 +27,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from gupaudit import cache as cache_mod
@@ -143,7 +144,7 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
          exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {},
          iterating: Callable[[], list[str]] = list,
          store: cache_mod.Cache | None = None,
-         mentioning: Callable[[list[str]], list[str]] = lambda words: []) -> list[Job]:
+         mentioning: Callable[[list[str]], list[str]] = lambda words: []) -> Work:
     """Per site file with open ends, the files to ask and what to ask each. The index of
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
@@ -152,10 +153,11 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
     is still to be found is followed here, through the files ``iterating`` names
     (``provenance``), and ``mentioning`` (a tree-wide search) says which other files name
     the functions whose callers it read: its evidence goes with the job, and to ``store``,
-    with the files it read, for the next run that reads the same bytes."""
+    with the files it read, for the next run that reads the same bytes. That is
+    ``Work.kernel``, which ``link_pass`` runs while the other jobs run."""
     asked_by = questions(sites)
     if not asked_by:
-        return []
+        return Work([], frozenset(), dict)
     exported = exporters(sorted({c for asked in asked_by.values() for q in asked
                                  for c in q.callees}))
     seen: dict[str, bytes | None] = {}
@@ -179,13 +181,11 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
                 if data is not None else frozenset()
         return index[rel]
 
-    kernel = _kernel_iterators(asked_by, bytes_of, iterating, mentioning, store)
     out = []
     for rel, asked in sorted(asked_by.items()):
         data = bytes_of(rel)
         if data is None:
             continue
-        iters = [(q.site, kernel[rel, q.site]) for q in asked if kernel.get((rel, q.site))]
         folder = posixpath.dirname(rel)
         siblings = [f"{folder}/{n}" if folder else n for n in sorted(list_dir(folder))
                     if n.endswith((".c", ".h"))]
@@ -213,9 +213,21 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
                 or (other in headers and has_field and accessor and accessor.search(got)))
             if relevant:
                 asks.append((other, got, tuple(asked)))
-        if asks or iters:
-            out.append((rel, data, era, tuple(asks), tuple(iters)))
-    return out
+        if asks or any(q.iterator for q in asked):
+            out.append((rel, data, era, tuple(asks), ()))
+    waiting = frozenset(rel for rel, asked in asked_by.items() if any(q.iterator for q in asked))
+    return Work(out, waiting, lambda: _kernel_iterators(asked_by, bytes_of, iterating,
+                                                       mentioning, store))
+
+
+@dataclass
+class Work:
+    """The link pass's jobs; those of the files in ``waiting`` take, before they run, the
+    evidence ``kernel()`` finds for their iterators: (site file, site) -> evidence."""
+
+    jobs: list[Job]
+    waiting: frozenset[str]
+    kernel: Callable[[], dict[tuple[str, SiteKey], str]]
 
 
 MAX_ROUNDS = 3  # tree-wide searches for callers the index did not hold
@@ -261,7 +273,8 @@ def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
         if not words:
             break
         searched |= set(words)
-        more = sorted(set(mentioning(words)) - set(resolver.files))
+        more = sorted(f for f in set(mentioning(words)) - set(resolver.files)
+                      if any(resolver.relevant(f, w) for w in words))
         if not more:
             break
         resolver.extend(more, words)
@@ -428,25 +441,45 @@ def _key(job: Job) -> str:
     return cache_mod.site_key(h.digest(), rel, era.name)
 
 
-def link_pass(sites: list[Site], work: list[Job], store: cache_mod.Cache, run: Callable,
-              warnings: list[str]) -> None:
-    """Run pass 2 (``run``: map or a pool's map) and put its verdicts in place of pass 1's,
-    through the cache (keyed by every byte it read)."""
-    todo, keys = [], []
-    for job in work:
-        key = _key(job)
-        found = store.sites(key)
-        if found is not None:
-            _replace(sites, job[0], found)
-        else:
-            todo.append(job)
-            keys.append(key)
-    for job, key, (found, warning) in zip(todo, keys, run(relink, todo), strict=True):
+def link_pass(sites: list[Site], work: Work, store: cache_mod.Cache,
+              pool: Executor | None, warnings: list[str]) -> None:
+    """Run pass 2 and put its verdicts in place of pass 1's, through the cache (keyed by
+    every byte it read). The jobs that need no iterator evidence go to the pool first; this
+    process follows the iterators (``Work.kernel``) meanwhile, then runs the rest."""
+    ready = [job for job in work.jobs if job[0] not in work.waiting]
+    started = _start(ready, store, pool)
+    kernel = work.kernel() if work.waiting else {}
+    rest = []
+    for rel, data, era, asks, _ in (job for job in work.jobs if job[0] in work.waiting):
+        iters = tuple((site, kernel[rel, site]) for f, site in sorted(kernel)
+                      if f == rel and kernel[rel, site])
+        if asks or iters:
+            rest.append((rel, data, era, asks, iters))
+    for job, key, result in [*started, *_start(rest, store, pool)]:
+        found, warning = result() if callable(result) else result
         if warning:
             warnings.append(warning)
             continue
         _replace(sites, job[0], found)
-        store.remember_sites(key, found)
+        if key:
+            store.remember_sites(key, found)
+
+
+def _start(work: list[Job], store: cache_mod.Cache, pool: Executor | None
+           ) -> list[tuple[Job, str, object]]:
+    """Each job with its cache key and its result: from the cache (no key to store), a
+    pool's future's ``result``, or a call to make."""
+    out: list[tuple[Job, str, object]] = []
+    for job in work:
+        key = _key(job)
+        found = store.sites(key)
+        if found is not None:
+            out.append((job, "", (found, None)))
+        elif pool is not None:
+            out.append((job, key, pool.submit(relink, job).result))
+        else:
+            out.append((job, key, lambda job=job: relink(job)))
+    return out
 
 
 def _replace(sites: list[Site], rel: str, found: list[Site]) -> None:

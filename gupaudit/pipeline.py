@@ -116,7 +116,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
         work = link.jobs(sites, era, candidates, source.list_dir,
                          _reader(source), source.exporters, source.iterator_files, store,
                          source.mentioning)
-        link.link_pass(sites, work, store, pool.map if pool else map, warnings)
+        link.link_pass(sites, work, store, pool, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)
     if only is None:

@@ -73,6 +73,7 @@ class Resolver:
     wanted: set[str] = field(default_factory=set)
     _words: dict[Goal, frozenset[str]] = field(default_factory=dict)  # ... per goal, all
     _stack: list[set[str]] = field(default_factory=list)  # ... of the goals being proven
+    _members: dict[str, set[str]] = field(default_factory=dict)  # "struct T" -> fields
     _units: dict[str, _Unit | None] = field(default_factory=dict)
     _layouts: dict[str, dict[str, str]] = field(default_factory=dict)
     _memo: dict[Goal, list[str] | None] = field(default_factory=dict)
@@ -86,6 +87,26 @@ class Resolver:
     _suspects: frozenset[str] | None = None  # files naming a user set-up
 
     # ------------------------------------------------------------ the question
+
+    def relevant(self, rel: str, word: str) -> bool:
+        """Whether a file found by ``word`` can change a proof that leant on it: for a
+        function, a call or a use of its address (not a prototype or a definition at
+        column 0); for ``struct T``, a mention of a field of T the proofs followed."""
+        data = self._bytes(rel)
+        if data is None:
+            return False
+        data = _COMMENT.sub(b" ", data)
+        if word.startswith("struct "):
+            return any(_has(data, m.encode()) for m in self._members.get(word, ()))
+        name = word.encode()
+        at = data.find(name)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            if not re.fullmatch(rb"[A-Za-z_][\w \t*]*", data[start:at]) and _word_in(
+                    data[at - 1 if at else 0 : at + len(name) + 1], name):
+                return True
+            at = data.find(name, at + 1)
+        return False
 
     def extend(self, files: list[str], words: list[str]) -> None:
         """Search these files too (found by ``words``): what was proven leaning on a word
@@ -254,6 +275,7 @@ class Resolver:
         mention = re.compile(rb"(?:->|\.)\s*" + re.escape(member.encode()) + rb"\b")
         holders = [t.encode() for t in self._holders(tag)]
         self._lean(f"struct {tag}")
+        self._members.setdefault(f"struct {tag}", set()).add(member)
         name = member.encode()
         out: list[str] = []
         seen = False

@@ -103,7 +103,7 @@ def test_escape_targets_are_read_where_defined_not_where_called(tmp_path) -> Non
     shallow = pipeline.scan(tmp_path, jobs=1, cache_path=None, deep=False)
     tree = discover.WorkTree(tmp_path)
     (job,) = link.jobs(list(shallow.sites), shallow.era, [], tree.list_dir,
-                       tree.read)
+                       tree.read).jobs
     assert [rel for rel, _, _ in job[3]] == ["drivers/z/queue.c"]
     (site,) = pipeline.scan(tmp_path, jobs=1, cache_path=None).sites
     assert site.status.value == "converted"
