@@ -149,15 +149,8 @@ class Cache:
 
     def tree_candidates(self, tree: str) -> list[str] | None:
         """The files of a git tree (by id) that the prefilter kept, if known."""
-        if self.db is None:
-            return None
-        try:
-            row = self.db.execute("SELECT data FROM trees WHERE key = ?",
-                                  (f"{tree}:{analyser_version()}",)).fetchone()
-        except sqlite3.DatabaseError as exc:
-            self._fail(exc)
-            return None
-        return json.loads(row[0]) if row else None
+        found = self.value(tree)
+        return found if isinstance(found, list) else None
 
     def remember_tree_candidates(self, tree: str, paths: list[str]) -> None:
         if self.db is None:

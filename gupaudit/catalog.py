@@ -133,7 +133,9 @@ class Catalog:
     def iterator_needles(self) -> tuple[str, ...]:
         """What marks a file that may set up, copy or hand on an iterator: the ``[iter_backing]
         index`` names, and every set-up call (``import_ubuf()`` names no iov_iter)."""
-        return tuple(sorted({*self.iter_index, *self.kernel_iter, *self.user_iter}))
+        names = {*self.iter_index, *self.kernel_iter, *self.user_iter}
+        # a name holding another (iov_iter_kvec holds iov_iter) adds nothing to the search
+        return tuple(sorted(n for n in names if not any(m != n and m in n for m in names)))
 
     def known_names(self) -> frozenset[str]:
         """Every function name the catalogue gives a meaning to."""
