@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from gupaudit.errors import CatalogError, UsageError
@@ -125,7 +125,7 @@ class Catalog:
     iter_api_files: frozenset[str] = frozenset()  # ... and the iterator API's own files
     iter_copy: dict[str, tuple[int, int]] = field(default_factory=dict)  # memcpy: (dst, src)
 
-    @property
+    @cached_property
     def notifiers(self) -> frozenset[str]:
         """Calls that register an MMU notifier (pin_user_pages.rst case 3)."""
         return frozenset(n for n, ev in self.use.items() if ev == "notifier")

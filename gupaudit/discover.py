@@ -77,7 +77,13 @@ Job = tuple[str, list[str], tuple[bytes, ...], tuple[bytes, ...]]
 def _export() -> tuple[bytes, re.Pattern[bytes]]:
     """The export macro's stem and the pattern of an export (``EXPORT_SYMBOL_GPL(name)``)."""
     stem = catalog_mod.load().export_macro.encode()
-    return stem, re.compile(rb"\b" + re.escape(stem) + rb"\w*\(\s*(\w+)")
+    # no leading \b: a pattern that starts with its literal is searched for as one (fast)
+    return stem, re.compile(re.escape(stem) + rb"\w*\(\s*(\w+)")
+
+
+def ident_byte(ch: int) -> bool:
+    """Whether a byte can be part of a C identifier."""
+    return ch == 0x5F or 0x30 <= ch <= 0x39 or 0x41 <= ch <= 0x5A or 0x61 <= ch <= 0x7A
 
 
 Found = tuple[list[str], list[str], dict[str, list[str]], list[str]]
@@ -107,7 +113,8 @@ def matching(job: Job) -> Found:
         if any(found_in(data, n) for n in needles) and any(found_in(data, n) for n in names):
             hits.append(rel)
         if found_in(data, stem):
-            exports[rel] = [m.group(1).decode() for m in export.finditer(data)]
+            exports[rel] = [m.group(1).decode() for m in export.finditer(data)
+                            if not m.start() or not ident_byte(data[m.start() - 1])]
         if any(found_in(data, n) for n in iterator):
             iterates.append(rel)
     return hits, unreadable, exports, iterates

@@ -633,14 +633,11 @@ def _word_in(data: bytes, word: bytes) -> bool:
     at = data.find(word)
     while at >= 0:
         end = at + len(word)
-        if (at == 0 or not _IDENT(data[at - 1])) and (end >= len(data) or not _IDENT(data[end])):
+        if (at == 0 or not discover.ident_byte(data[at - 1])) and (
+                end >= len(data) or not discover.ident_byte(data[end])):
             return True
         at = data.find(word, at + 1)
     return False
-
-
-def _IDENT(ch: int) -> bool:  # noqa: N802 - reads as the character class it is
-    return ch == 0x5F or 0x30 <= ch <= 0x39 or 0x41 <= ch <= 0x5A or 0x61 <= ch <= 0x7A
 
 
 def _body_follows(data: bytes, at: int) -> bool:
