@@ -71,8 +71,9 @@ def _deep_option(fn):
         help="A site whose release was not found asks the files that hold the rest of its "
         "flow (definitions of what its pages are handed to, callers of an exported "
         "wrapper anywhere in the tree, readers of a field in its folder, accessors in its "
-        "headers). --no-deep: each file on its own, under a second faster on a whole "
-        "tree.")(fn)
+        "headers), and an iov_iter site's iterator is followed to where it is set up, in "
+        "any file. --no-deep: each file on its own, a few seconds faster on a whole "
+        "tree, with fewer sites decided.")(fn)
 
 
 def _configure(tree: Path, config_file: Path | None) -> config_mod.Config:
