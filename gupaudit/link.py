@@ -273,7 +273,9 @@ def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
         if not words:
             break
         searched |= set(words)
-        more = sorted(f for f in set(mentioning(words)) - set(resolver.files)
+        # a word holding another (p9_client_read_once, p9_client_read) finds no more files
+        needles = [w for w in words if not any(v != w and v in w for v in words)]
+        more = sorted(f for f in set(mentioning(needles)) - set(resolver.files)
                       if any(resolver.relevant(f, w) for w in words))
         if not more:
             break
