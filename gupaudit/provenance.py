@@ -209,7 +209,7 @@ class Resolver:
                 return None
             if setup:
                 seen = True
-                out.append(f"{rel}: {setup}")
+                out.append(_piece(rel, setup))
         for i, n in enumerate(fn.cfg.nodes):
             for a in n.flat:
                 if (isinstance(a, ir.Assign) and a.op == "=" and isinstance(a.target, ir.Name)
@@ -369,7 +369,7 @@ class Resolver:
         setup = iter_setup(u.an, g, p, 0)
         if setup == "":
             return None
-        out = [f"{rel}: {setup} in {function}()"] if setup else []
+        out = [_piece(rel, setup)] if setup else []
         for i, n in enumerate(g.cfg.nodes):
             for a in n.flat:
                 if (isinstance(a, ir.Assign) and isinstance(a.target, ir.Unary)
@@ -606,6 +606,13 @@ _has = discover.contains()
 _BRACE = re.compile(rb"[{}]")
 _STRUCT = re.compile(rb"\bstruct\s+(\w+)\s*\{")
 _MEMBER = re.compile(rb"\bstruct\s+(\w+)\s*\**\s*(\w+)\s*(?:\[[^\]]*\])?\s*;")
+
+
+def _piece(rel: str, setup: str) -> str:
+    """``flow.iter_setup``'s "set up by iov_iter_bvec() at line 115" as the evidence's
+    ``path:line call()``, whichever way the set-up was reached."""
+    m = re.match(r"set up by (\w+\(\)) at line (\d+)", setup)
+    return f"{rel}:{m.group(2)} {m.group(1)}" if m else f"{rel}: {setup}"
 
 
 def _stored(data: bytes, function: str) -> set[str]:
