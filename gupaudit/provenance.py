@@ -81,6 +81,8 @@ class Resolver:
     _budget: int = MAX_GOALS
     _top: Goal | None = None  # the site's first goal, named in the evidence
     _defined: dict[str, list[str]] = field(default_factory=dict)
+    _macros: dict[str, bytes | None] = field(default_factory=dict)
+    _wrapping: list[tuple[bytes, bytes]] | None = None  # macros that call a set-up
     _struct_defs: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
     _embedders: dict[str, set[str]] | None = None  # struct tag -> the structs embedding it
     _digests: dict[str, str | None] = field(default_factory=dict)
@@ -120,6 +122,7 @@ class Resolver:
         self._defined.clear()
         self._layouts.clear()
         self._embedders = None
+        self._wrapping = None
 
     def site(self, rel: str, function: str, line: int, column: int) -> str:
         """Evidence that the iterator of the site at (line, column) is kernel-backed on
@@ -277,6 +280,13 @@ class Resolver:
         self._lean(f"struct {tag}")
         self._members.setdefault(f"struct {tag}", set()).add(member)
         name = member.encode()
+        for macro, body in self._setup_macros():
+            # a macro that sets such a field up over user memory, used where the struct is
+            if mention.search(body) and any(_word_in(body, n.encode())
+                                            for n in self.cat.user_iter) and any(
+                    (data := self._bytes(rel)) is not None and _word_in(data, macro)
+                    and any(_has(data, h) for h in holders) for rel in self.files):
+                return None
         out: list[str] = []
         seen = False
         for rel in self._suspects_first(self.files):
@@ -343,6 +353,12 @@ class Resolver:
             # pos, iter)``): an iterator is handed to an operation for its data, and an
             # operation setting up its caller's iterator anew would be no operation.
             return []
+        macro = self._macro(c.name)
+        if macro is not None:  # a file-local or header macro wrapping a set-up
+            if any(_word_in(macro, n.encode()) for n in cat.user_iter):
+                return None
+            kernel = [n for n in sorted(cat.kernel_iter) if _word_in(macro, n.encode())]
+            return [f"{u.rel}:{c.line} {c.name}() ({kernel[0]}())"] if kernel else []
         out: list[str] = []
         for where in self._definitions(c.name, u):
             if where in cat.iter_api_files:
@@ -549,6 +565,34 @@ class Resolver:
                 out.append(g)
         return out
 
+    def _setup_macros(self) -> list[tuple[bytes, bytes]]:
+        """(name, text) of the function-like macros of the files searched that call a
+        set-up (``#define x_import(r, b) import_ubuf(..., &(r)->iter)``)."""
+        if self._wrapping is None:
+            names = [n.encode() for n in sorted({*self.cat.kernel_iter, *self.cat.user_iter})]
+            self._wrapping = [
+                (m.group(1), m.group()) for rel in self.files
+                if (data := self._bytes(rel)) is not None and _has(data, b"define")
+                for m in _MACRO.finditer(data) if any(_word_in(m.group(), n) for n in names)]
+        return self._wrapping
+
+    def _macro(self, name: str) -> bytes | None:
+        """The body of a function-like macro ``name`` in the files searched, if one is
+        defined there (its continuation lines joined)."""
+        if name not in self._macros:
+            self._macros[name] = None
+            head = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+" + re.escape(name.encode())
+                              + rb"\((?:[^\n]*\\\n)*[^\n]*", re.M)
+            for rel in self.files:
+                data = self._bytes(rel)
+                if data is None or not _has(data, name.encode()):
+                    continue
+                m = head.search(data)
+                if m is not None:
+                    self._macros[name] = m.group()
+                    break
+        return self._macros[name]
+
     def _definitions(self, name: str, near: _Unit) -> list[str]:
         """The files that may define the function ``name`` a call in ``near`` reaches:
         ``near`` itself, else every definition in the files searched but a static one of
@@ -604,6 +648,7 @@ class Resolver:
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _has = discover.contains()
 _BRACE = re.compile(rb"[{}]")
+_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)\((?:[^\n]*\\\n)*[^\n]*", re.M)
 _STRUCT = re.compile(rb"\bstruct\s+(\w+)\s*\{")
 _MEMBER = re.compile(rb"\bstruct\s+(\w+)\s*\**\s*(\w+)\s*(?:\[[^\]]*\])?\s*;")
 
