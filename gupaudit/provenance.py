@@ -4,26 +4,31 @@
 only from an iterator over user memory; from one over kernel memory (bvec, kvec, xarray,
 folio_queue) they take page-cache references or nothing. When the site's own file does
 not say which (``flow.kernel_iterator``), the iterator is followed back to where it was
-set up, through three kinds of goal:
+set up, through four kinds of goal:
 
 * ``field``: an iterator read from a struct field (``&subreq->io_iter``): every write of
-  that field anywhere (an assignment, a set-up call on its address, a function handed its
-  address that sets it up), the field named by its innermost struct (``rreq->buffer.iter``
-  is ``rolling_buffer.iter`` when ``buffer`` is a ``struct rolling_buffer``);
-* ``param``: an iterator a function was handed: every call of the function (its file for
-  a static one, else every file that may hold one); a function whose address is taken
-  (an ops table) has callers nobody can list, and proves nothing;
+  that field anywhere (an assignment, a store through a pointer to it, a set-up call on
+  its address, a function handed its address, a macro wrapping a set-up), the field named
+  by its innermost struct (``rreq->buffer.iter`` is ``rolling_buffer.iter`` when
+  ``buffer`` is a ``struct rolling_buffer``);
+* ``local``: a variable of a function: its set-ups and assignments there (through
+  pointers to it too), and for a parameter its callers;
+* ``param``: every call of a function (its file for a static one of a .c file, else every
+  file that may hold one, including calls through the ops-table members it is stored in);
+  a function whose address goes elsewhere has callers nobody can list, and proves nothing;
 * ``out``: a function handed an iterator's address: what it sets the iterator to.
 
 A value is kernel-backed when it is set up by an ``[iter_backing] kernel`` call, copied
-under a test that says so (``if (!user_backed_iter(iter))``), or copied from a field or
-parameter that is, recursively (a goal met again on its own way counts as no new source).
-Any user set-up, a value from a call, a field of a type not known: not proven, "".
+under a test that says so (``if (!user_backed_iter(iter))`` of that iterator), or copied
+from a field or variable that is, recursively (a goal met again on its own way counts as
+no new source). Any user set-up, a value from a call, a type not known: not proven, "".
 
-The files searched are those naming the iterator type (``[iter_backing] index``, marked
-by the prefilter): a function that sets up, copies or hands on an iterator names it.
-Known limits: a struct embedding the field's struct that no searched header declares, or
-an iterator written through ``memcpy()``, is not seen.
+The files searched are those the prefilter marks as naming the iterator (``[iter_backing]
+index``, the set-ups). What a proof leans on that other files may hold too (``wanted``:
+the callers of a non-static function, writers through a struct embedding the field's) is
+searched for in the whole tree by the link pass, which then makes the proof again with
+the files found (``extend``). Known limits: ``swap()``, compound-literal and typedef'd
+writes, ``INDIRECT_CALL_*()`` callers.
 """
 
 from __future__ import annotations
@@ -202,26 +207,30 @@ class Resolver:
             return None
         out: list[str] = []
         seen = False
-        aliases = {name} | ({a.target.id for n in fn.cfg.nodes for a in n.flat
-                             if isinstance(a, ir.Assign) and isinstance(a.target, ir.Name)
-                             and isinstance(a.value, ir.Unary) and a.value.op == "&"
-                             and path_of(a.value.arg) == name} if not pointer else set())
-        for alias in sorted(aliases):
-            setup = iter_setup(u.an, fn, alias, 0)
-            if setup == "":
-                return None
-            if setup:
-                seen = True
-                out.append(_piece(rel, setup))
+        setup = iter_setup(u.an, fn, name, 0)  # through pointers to it too
+        if setup == "":
+            return None
+        if setup:
+            seen = True
+            out.append(_piece(rel, setup))
+        # pointers to the iterator itself (``p = &it``), whose stores ``*p = ...`` write it
+        refs = pointers_to(fn, name) - {name} if not pointer else set()
         for i, n in enumerate(fn.cfg.nodes):
             for a in n.flat:
-                if (isinstance(a, ir.Assign) and a.op == "=" and isinstance(a.target, ir.Name)
-                        and a.target.id == name):
-                    seen = True
-                    got = self._object(u, fn, i, a.value, pointer)
-                    if got is None:
-                        return None
-                    out += got
+                if not isinstance(a, ir.Assign):
+                    continue
+                if isinstance(a.target, ir.Name) and a.target.id == name:
+                    target = pointer
+                elif (isinstance(a.target, ir.Unary) and a.target.op == "*"
+                      and isinstance(a.target.arg, ir.Name) and a.target.arg.id in refs):
+                    target = False
+                else:
+                    continue
+                seen = True
+                got = self._object(u, fn, i, a.value, target) if a.op == "=" else None
+                if got is None:
+                    return None
+                out += got
         if pointer and name in fn.cfg.params:
             seen = True
             got = self._goal(("param", rel, function, fn.cfg.params.index(name)))
