@@ -362,14 +362,15 @@ class Resolver:
             # pos, iter)``): an iterator is handed to an operation for its data, and an
             # operation setting up its caller's iterator anew would be no operation.
             return []
-        macro = self._macro(c.name)
+        defined = self._definitions(c.name, u)
+        macro = self._macro(c.name) if not defined else None
         if macro is not None:  # a file-local or header macro wrapping a set-up
             if any(_word_in(macro, n.encode()) for n in cat.user_iter):
                 return None
             kernel = [n for n in sorted(cat.kernel_iter) if _word_in(macro, n.encode())]
             return [f"{u.rel}:{c.line} {c.name}() ({kernel[0]}())"] if kernel else []
         out: list[str] = []
-        for where in self._definitions(c.name, u):
+        for where in defined:
             if where in cat.iter_api_files:
                 continue  # the API moving over it
             got = self._goal(("out", where, c.name, k))
