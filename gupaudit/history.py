@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -139,6 +140,33 @@ def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
     return sorted(line[len(prefix):] for line in out.splitlines() if line.startswith(prefix))
 
 
+def _grep_each(repo: git.Repo, commit: git.Commit, groups: dict[str, list[str]]
+               ) -> dict[str, list[str]]:
+    """For each group of fixed strings, the revision's files holding one of them: one
+    ``git grep -o`` for all (each match names what it matched), read as ``_grep`` is."""
+    args = ["-o", "-F", "--no-color"]
+    group_of = {}
+    for group, names in groups.items():
+        for name in names:
+            args += ["-e", name]
+            group_of[name] = group
+    status, out, problem = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h",
+                                         with_extended_output=True, with_exceptions=False)
+    problem = str(problem or "").strip()
+    if problem or status not in (0, 1):
+        raise InputError(f"cannot search {commit.hexsha[:12]} ({_last_line(problem)}); is the "
+                         "repository complete (not shallow, no missing objects)?")
+    found: dict[str, set[str]] = {group: set() for group in groups}
+    prefix = commit.hexsha + ":"
+    for line in out.splitlines():
+        if line.startswith(prefix):
+            path, _, match = line[len(prefix):].rpartition(":")
+            for name, group in group_of.items():
+                if name in match:  # -o prints the longest match: it holds the name
+                    found[group].add(path)
+    return {group: sorted(paths) for group, paths in found.items()}
+
+
 def _last_line(text: str) -> str:
     lines = [line.strip(" '") for line in text.splitlines() if line.strip(" '")]
     return lines[-1] if lines else "git grep failed"
@@ -158,6 +186,7 @@ class GitRevision:
         self.warnings: list[str] = []
         self._candidates: list[str] = []
         self._iterating: list[str] | None = None
+        self._store: cache_mod.Cache | None = None
 
     def era(self) -> tuple[Era, list[str]]:
         cat = catalog_mod.load()
@@ -179,13 +208,19 @@ class GitRevision:
 
     def prepare(self, store: cache_mod.Cache) -> None:
         cat = catalog_mod.load()
+        self._store = store
         tree_id = self.commit.tree.hexsha
         candidates = store.tree_candidates(tree_id)
         if candidates is None:
-            candidates = [p for p in _grep(self.repo, self.commit, sorted(cat.acquire))
+            # one search of the revision for both: the API names, and the iterator's
+            found = _grep_each(self.repo, self.commit, {
+                "acquire": sorted(cat.acquire), "iterating": list(cat.iterator_needles())})
+            candidates = [p for p in found["acquire"]
                           if not discover.is_definition_file(p, cat.definition_files)
                           and not any(p.startswith(d + "/") for d in cat.skip_dirs)]
             store.remember_tree_candidates(tree_id, candidates)
+            self._iterating = found["iterating"]
+            store.remember_value(f"iterating:{tree_id}", self._iterating)
         self._candidates = [p for p in candidates if not (
             self.exclude and discover.is_definition_file(p, self.exclude))]
 
@@ -194,15 +229,34 @@ class GitRevision:
         yield [p for p in self._candidates if only is None or p in only]
 
     def iterator_files(self) -> list[str]:
-        """The revision's files naming the iterator type (``git grep``, once)."""
+        """The revision's files naming the iterator type (``git grep``, once per tree id:
+        kept in the cache like the candidates)."""
         if self._iterating is None:
-            self._iterating = _grep(self.repo, self.commit,
-                                    list(catalog_mod.load().iterator_needles()))
+            key = f"iterating:{self.commit.tree.hexsha}"
+            known = self._store.value(key) if self._store is not None else None
+            if isinstance(known, list):
+                self._iterating = known
+            else:
+                self._iterating = _grep(self.repo, self.commit,
+                                        list(catalog_mod.load().iterator_needles()))
+                if self._store is not None:
+                    self._store.remember_value(key, self._iterating)
         return self._iterating
 
     def mentioning(self, words: list[str]) -> list[str]:
-        """The revision's files containing one of ``words`` (``git grep``)."""
-        return _grep(self.repo, self.commit, words) if words else []
+        """The revision's files containing one of ``words`` (``git grep``; once per tree
+        id and words, through the cache)."""
+        if not words:
+            return []
+        key = f"mentioning:{self.commit.tree.hexsha}:" + hashlib.sha1(
+            "\0".join(words).encode()).hexdigest()
+        known = self._store.value(key) if self._store is not None else None
+        if isinstance(known, list):
+            return known
+        found = _grep(self.repo, self.commit, words)
+        if self._store is not None:
+            self._store.remember_value(key, found)
+        return found
 
     def read(self, rel: str) -> bytes | None:
         return blob(self.commit, rel)
