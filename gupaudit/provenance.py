@@ -520,16 +520,15 @@ class Resolver:
         them cannot write the field, but through a pointer of a type it does not name)."""
         if self._embedders is None:
             self._embedders = {}
-            for rel in self.files:
-                data = self._bytes(rel)
-                if data is None or not _has(data, b"struct"):
-                    continue
-                for outer, members in self._structs(rel):
-                    for inner in members.values():
-                        self._embedders.setdefault(inner, set()).add(outer)
         out = [tag]
         for t in out:  # grows as embedders are found
-            out += sorted(self._embedders.get(t, set()) - set(out))
+            if t not in self._embedders:  # the structs whose definitions hold a ``struct t``
+                needle = b"struct " + t.encode()
+                self._embedders[t] = {
+                    outer for rel in self.files
+                    if (data := self._bytes(rel)) is not None and _has(data, needle)
+                    for outer, members in self._structs(rel) if t in members.values()}
+            out += sorted(self._embedders[t] - set(out))
         return out
 
     def _definitions_of(self, tag: str) -> list[dict[str, str]]:
