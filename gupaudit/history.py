@@ -248,12 +248,20 @@ class GitRevision:
         id and words, through the cache)."""
         if not words:
             return []
-        key = f"mentioning:{self.commit.tree.hexsha}:" + hashlib.sha1(
+        found = self._remembered("mentioning", words,
+                                 lambda: _grep(self.repo, self.commit, words))
+        return found if isinstance(found, list) else []
+
+    def _remembered(self, what: str, words: list[str], search: Callable[[], object]
+                    ) -> object:
+        """A search of this revision for ``words``, from the cache when this tree id was
+        searched for them before (a tree's bytes never change)."""
+        key = f"{what}:{self.commit.tree.hexsha}:" + hashlib.sha1(
             "\0".join(words).encode()).hexdigest()
         known = self._store.value(key) if self._store is not None else None
-        if isinstance(known, list):
+        if known is not None:
             return known
-        found = _grep(self.repo, self.commit, words)
+        found = search()
         if self._store is not None:
             self._store.remember_value(key, found)
         return found
@@ -265,9 +273,14 @@ class GitRevision:
         return _git_lister(self.commit)(folder)
 
     def exporters(self, names: list[str]) -> dict[str, list[str]]:
-        """The files of the revision exporting each of ``names`` (``EXPORT_SYMBOL*()``)."""
+        """The files of the revision exporting each of ``names`` (``EXPORT_SYMBOL*()``;
+        once per tree id and names, through the cache)."""
         if not names:
             return {}
+        found = self._remembered("exporters", names, lambda: self._exporters(names))
+        return found if isinstance(found, dict) else {}
+
+    def _exporters(self, names: list[str]) -> dict[str, list[str]]:
         stem = re.escape(catalog_mod.load().export_macro)
         pattern = stem + r"[A-Z_]*\( *(" + "|".join(re.escape(n) for n in names) + r")\b"
         try:
