@@ -284,11 +284,17 @@ class WorkTree:
         if not words or not self._paths:
             return []
         grep = shutil.which("grep")
-        if grep is None:
-            found_in = contains()
-            needles = [w.encode() for w in words]
-            return [rel for rel in self._paths if (data := self._maybe_read(rel)) is not None
-                    and any(found_in(data, n) for n in needles)]
+        if grep is not None:
+            try:
+                return self._grep(grep, words)
+            except OSError:
+                pass  # cannot run it: the byte scan below
+        found_in = contains()
+        needles = [w.encode() for w in words]
+        return [rel for rel in self._paths if (data := self._maybe_read(rel)) is not None
+                and any(found_in(data, n) for n in needles)]
+
+    def _grep(self, grep: str, words: list[str]) -> list[str]:
         args = [grep, "-lF", "--no-messages"] + [a for w in words for a in ("-e", w)] + ["--"]
         size = 2000  # paths per grep: well under the argument limit
         chunks = [self._paths[i : i + size] for i in range(0, len(self._paths), size)]

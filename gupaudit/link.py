@@ -157,7 +157,7 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
     ``Work.kernel``, which ``link_pass`` runs while the other jobs run."""
     asked_by = questions(sites)
     if not asked_by:
-        return Work([], frozenset(), dict)
+        return Work([], frozenset(), lambda warnings: {})
     exported = exporters(sorted({c for asked in asked_by.values() for q in asked
                                  for c in q.callees}))
     seen: dict[str, bytes | None] = {}
@@ -216,8 +216,8 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         if asks or any(q.iterator for q in asked):
             out.append((rel, data, era, tuple(asks), ()))
     waiting = frozenset(rel for rel, asked in asked_by.items() if any(q.iterator for q in asked))
-    return Work(out, waiting, lambda: _kernel_iterators(asked_by, bytes_of, iterating,
-                                                       mentioning, store))
+    return Work(out, waiting, lambda warnings: _kernel_iterators(
+        asked_by, bytes_of, iterating, mentioning, store, warnings))
 
 
 @dataclass
@@ -227,16 +227,30 @@ class Work:
 
     jobs: list[Job]
     waiting: frozenset[str]
-    kernel: Callable[[], dict[tuple[str, SiteKey], str]]
+    kernel: Callable[[list[str]], dict[tuple[str, SiteKey], str]]  # (warnings) -> ...
 
 
 MAX_ROUNDS = 3  # tree-wide searches for callers the index did not hold
 
 
+def _follow(resolver: Resolver, rel: str, site: SiteKey, warnings: list[str]) -> str:
+    """``Resolver.site``; a bug there costs that site its evidence, not the run."""
+    try:
+        return resolver.site(rel, *site)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001
+        if os.environ.get("GUPAUDIT_DEBUG"):
+            raise
+        warnings.append(f"{rel}:{site[1]}: {INTERNAL_ERROR} following its iterator "
+                        f"({type(exc).__name__}: {exc}); the site keeps its single-file "
+                        "verdict, please report it")
+        return ""
+
+
 def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
                       iterating: Callable[[], list[str]],
                       mentioning: Callable[[list[str]], list[str]],
-                      store: cache_mod.Cache | None) -> dict[tuple[str, SiteKey], str]:
+                      store: cache_mod.Cache | None, warnings: list[str]
+                      ) -> dict[tuple[str, SiteKey], str]:
     """(site file, site) -> the evidence that its iterator is kernel-backed (``Resolver``),
     from the store when every file the last answer read still has the same bytes.
 
@@ -264,7 +278,7 @@ def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
             fresh.append((rel, site))
     leant: dict[tuple[str, SiteKey], set[str]] = {}
     for rel, site in fresh:
-        found[rel, site] = resolver.site(rel, *site)
+        found[rel, site] = _follow(resolver, rel, site, warnings)
         leant[rel, site] = set(resolver.wanted)
     searched: set[str] = set()
     for _ in range(MAX_ROUNDS):
@@ -281,7 +295,7 @@ def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
             break
         resolver.extend(more, words)
         for k in proven:
-            found[k] = resolver.site(k[0], *k[1])
+            found[k] = _follow(resolver, k[0], k[1], warnings)
             leant[k] = set(resolver.wanted)
     if store is not None:
         digests = {f: resolver.digest(f) for f in resolver.read_files}
@@ -450,7 +464,7 @@ def link_pass(sites: list[Site], work: Work, store: cache_mod.Cache,
     process follows the iterators (``Work.kernel``) meanwhile, then runs the rest."""
     ready = [job for job in work.jobs if job[0] not in work.waiting]
     started = _start(ready, store, pool)
-    kernel = work.kernel() if work.waiting else {}
+    kernel = work.kernel(warnings) if work.waiting else {}
     rest = []
     for rel, data, era, asks, _ in (job for job in work.jobs if job[0] in work.waiting):
         iters = tuple((site, kernel[rel, site]) for f, site in sorted(kernel)

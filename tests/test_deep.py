@@ -241,3 +241,29 @@ def test_history_follows_iterators_through_the_revisions_files(tmp_path) -> None
     _commit_v1(repo)
     ((_, result),) = history.history(repo, tags="v1", cache_path=None, jobs=1)
     assert {(s.path, s.line): s.status.value for s in result.sites} == _expected(ITERS, True)
+
+
+def test_a_bug_following_an_iterator_costs_that_site_its_evidence_not_the_run(
+        monkeypatch) -> None:
+    from gupaudit import provenance
+
+    def broken(self, *args):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(provenance.Resolver, "site", broken)
+    result = pipeline.scan(ITERS, jobs=1, cache_path=None)
+    statuses = {s.function: s.status.value for s in result.sites}
+    assert statuses["alpha_issue_read"] == "unconverted"  # its single-file verdict
+    assert any("internal error following its iterator" in w for w in result.warnings)
+
+
+def test_the_tree_wide_search_works_without_grep(monkeypatch) -> None:
+    """Where no grep can be run, the tree's bytes are searched here: same answer."""
+    tree = discover.WorkTree(ITERS)
+    from gupaudit import cache
+
+    tree.prepare(cache.Cache(None, []))
+    with_grep = tree.mentioning(["eps_request"])
+    monkeypatch.setattr(discover.shutil, "which", lambda name: None)
+    assert tree.mentioning(["eps_request"]) == with_grep
+    assert "net/eps/ops.c" in with_grep
