@@ -19,7 +19,7 @@ from gupaudit.flow import Answers, Unit, flag_values, site_flow
 from gupaudit.group import subsystem_of
 from gupaudit.locate import source_file
 from gupaudit.model import Era, Flow, Site, SourceFile
-from gupaudit.parse import parse
+from gupaudit.parse import C_COMMENT, parse
 
 
 def analyse_source(rel: str, data: bytes, era: Era,
@@ -90,7 +90,7 @@ def analyse_bytes(job: tuple[str, bytes, Era]) -> tuple[list[Site], str | None]:
     rel, data, era = job
     if b"\0" in data[:65536]:
         return [], f"{rel}: binary file, skipped"
-    if not _api_call().search(_C_COMMENT.sub(b" ", data)):
+    if not _api_call().search(C_COMMENT.sub(b" ", data)):
         return [], None  # the names are only in comments: nothing to parse
     if len(data) > MAX_PARSE_BYTES:
         return [], f"{rel}: {len(data) >> 20} MB, larger than gupaudit parses; skipped"
@@ -107,7 +107,6 @@ def count_internal_errors(warnings: list[str] | tuple[str, ...]) -> int:
     return sum(1 for w in warnings if f": {INTERNAL_ERROR} (" in w)
 
 
-_C_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 
 
 @cache

@@ -511,14 +511,15 @@ def not_pinned_at(cat: Catalog, fn: Func, node: int, it: str | None = None) -> s
         return it is None or (bool(atom.args) and iterator_path(atom.args[0]) == it)
 
     for cond, value in conditions_at(fn.cfg, node):
-        for atom in _holding(cond, value, cat):
-            if _not_pinned(atom, cat) and (not isinstance(atom, ir.Call) or about(atom)):
+        for atom, true in _atoms(cond, value, cat):
+            if true and _not_pinned(atom, cat) and (not isinstance(atom, ir.Call)
+                                                    or about(atom)):
                 text = ir.show(atom)
                 if isinstance(atom, ir.Binary):
                     text = text[1:-1]  # show() parenthesises every operator
                 return f"under `if ({text})`"
-        for atom in _falsified(cond, value, cat):
-            if isinstance(atom, ir.Call) and atom.name in cat.pin_predicate and about(atom):
+            if (not true and isinstance(atom, ir.Call) and atom.name in cat.pin_predicate
+                    and about(atom)):
                 return f"under `if (!{ir.show(atom)})`"
     return ""
 
@@ -530,32 +531,19 @@ def iterator_path(e: ir.Expr) -> str | None:
     return path_of(e)
 
 
-def _falsified(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
-    """The atoms of a condition that are false whenever it has ``value``."""
+def _atoms(cond: ir.Expr, value: bool, cat: Catalog) -> list[tuple[ir.Expr, bool]]:
+    """The atoms of a condition whose value is known whenever it has ``value``: both
+    sides of a true ``&&`` or a false ``||``, through ``!`` and ``likely()``."""
     match cond:
         case ir.Unary(op="!", arg=a):
-            return _falsified(a, not value, cat)
+            return _atoms(a, not value, cat)
         case ir.Call(name=n, args=(a, *_)) if n in cat.transparent:
-            return _falsified(a, value, cat)
+            return _atoms(a, value, cat)
         case ir.Binary(op="&&", left=left, right=r) if value:
-            return _falsified(left, True, cat) + _falsified(r, True, cat)
+            return _atoms(left, True, cat) + _atoms(r, True, cat)
         case ir.Binary(op="||", left=left, right=r) if not value:
-            return _falsified(left, False, cat) + _falsified(r, False, cat)
-    return [] if value else [cond]
-
-
-def _holding(cond: ir.Expr, value: bool, cat: Catalog) -> list[ir.Expr]:
-    """The atoms of a condition that hold whenever it has ``value``."""
-    match cond:
-        case ir.Unary(op="!", arg=a):
-            return _holding(a, not value, cat)
-        case ir.Call(name=n, args=(a, *_)) if n in cat.transparent:
-            return _holding(a, value, cat)
-        case ir.Binary(op="&&", left=left, right=r) if value:
-            return _holding(left, True, cat) + _holding(r, True, cat)
-        case ir.Binary(op="||", left=left, right=r) if not value:
-            return _holding(left, False, cat) + _holding(r, False, cat)
-    return [cond] if value else []
+            return _atoms(left, False, cat) + _atoms(r, False, cat)
+    return [(cond, value)]
 
 
 def _not_pinned(atom: ir.Expr, cat: Catalog) -> bool:

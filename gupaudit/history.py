@@ -125,9 +125,28 @@ def _git_lister(commit: git.Commit) -> Callable[[str], list[str]]:
 
 
 def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
-    args = ["-l", "-F", "--no-color"]
-    for name in names:
-        args += ["-e", name]
+    """The revision's C files holding one of the fixed strings ``names``."""
+    return sorted(path for path, _ in _git_grep(repo, commit, "-l", names))
+
+
+def _grep_each(repo: git.Repo, commit: git.Commit, groups: dict[str, list[str]]
+               ) -> dict[str, list[str]]:
+    """For each group of fixed strings, the revision's files holding one of them: one
+    ``git grep -o`` for all (each match names what it matched)."""
+    group_of = {name: group for group, names in groups.items() for name in names}
+    found: dict[str, set[str]] = {group: set() for group in groups}
+    for path, match in _git_grep(repo, commit, "-o", list(group_of)):
+        for name, group in group_of.items():
+            if name in match:  # -o prints the longest match: it holds the name
+                found[group].add(path)
+    return {group: sorted(paths) for group, paths in found.items()}
+
+
+def _git_grep(repo: git.Repo, commit: git.Commit, mode: str, names: list[str]
+              ) -> Iterator[tuple[str, str]]:
+    """(path, what matched) per line of ``git grep MODE -F`` over the revision's C files;
+    "" as the match for ``-l``."""
+    args = [mode, "-F", "--no-color"] + [a for name in names for a in ("-e", name)]
     # git grep reports a blob it cannot read on stderr, whether or not other files match:
     # a file silently missing from the candidates would lose its sites.
     status, out, problem = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h",
@@ -137,34 +156,11 @@ def _grep(repo: git.Repo, commit: git.Commit, names: list[str]) -> list[str]:
         raise InputError(f"cannot search {commit.hexsha[:12]} ({_last_line(problem)}); is the "
                          "repository complete (not shallow, no missing objects)?")
     prefix = commit.hexsha + ":"
-    return sorted(line[len(prefix):] for line in out.splitlines() if line.startswith(prefix))
-
-
-def _grep_each(repo: git.Repo, commit: git.Commit, groups: dict[str, list[str]]
-               ) -> dict[str, list[str]]:
-    """For each group of fixed strings, the revision's files holding one of them: one
-    ``git grep -o`` for all (each match names what it matched), read as ``_grep`` is."""
-    args = ["-o", "-F", "--no-color"]
-    group_of = {}
-    for group, names in groups.items():
-        for name in names:
-            args += ["-e", name]
-            group_of[name] = group
-    status, out, problem = repo.git.grep(*args, commit.hexsha, "--", "*.c", "*.h",
-                                         with_extended_output=True, with_exceptions=False)
-    problem = str(problem or "").strip()
-    if problem or status not in (0, 1):
-        raise InputError(f"cannot search {commit.hexsha[:12]} ({_last_line(problem)}); is the "
-                         "repository complete (not shallow, no missing objects)?")
-    found: dict[str, set[str]] = {group: set() for group in groups}
-    prefix = commit.hexsha + ":"
     for line in out.splitlines():
         if line.startswith(prefix):
-            path, _, match = line[len(prefix):].rpartition(":")
-            for name, group in group_of.items():
-                if name in match:  # -o prints the longest match: it holds the name
-                    found[group].add(path)
-    return {group: sorted(paths) for group, paths in found.items()}
+            rest = line[len(prefix):]
+            path, _, match = rest.rpartition(":") if mode == "-o" else (rest, "", "")
+            yield path, match
 
 
 def _last_line(text: str) -> str:

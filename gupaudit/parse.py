@@ -25,6 +25,8 @@ import tree_sitter_c as tsc
 
 from gupaudit.catalog import resource
 
+C_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)  # a C comment, in bytes
+
 
 @cache
 def language() -> ts.Language:

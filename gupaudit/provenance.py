@@ -44,6 +44,7 @@ from gupaudit.catalog import Catalog
 from gupaudit.dataflow import Analysis, Func, path_of
 from gupaudit.flow import iter_setup, iterator_path, node_of, not_pinned_at, pointers_to
 from gupaudit.model import SourceFile
+from gupaudit.parse import C_COMMENT
 
 Reader = Callable[[str], bytes | None]
 Parser = Callable[[str, bytes], tuple[SourceFile, dict[str, Func]]]
@@ -91,6 +92,7 @@ class Resolver:
     _struct_defs: dict[str, list[tuple[str, dict[str, str]]]] = field(default_factory=dict)
     _embedders: dict[str, set[str]] | None = None  # struct tag -> the structs embedding it
     _digests: dict[str, str | None] = field(default_factory=dict)
+    _codes: dict[str, bytes | None] = field(default_factory=dict)  # comments blanked
     _suspects: frozenset[str] | None = None  # files naming a user set-up
 
     # ------------------------------------------------------------ the question
@@ -99,10 +101,9 @@ class Resolver:
         """Whether a file found by ``word`` can change a proof that leant on it: for a
         function, a call or a use of its address (not a prototype or a definition at
         column 0); for ``struct T``, a mention of a field of T the proofs followed."""
-        data = self._bytes(rel)
+        data = self._code(rel)
         if data is None:
             return False
-        data = _COMMENT.sub(b" ", data)
         if word.startswith("struct "):
             return any(_has(data, m.encode()) for m in self._members.get(word, ()))
         name = word.encode()
@@ -439,10 +440,11 @@ class Resolver:
             if data is None or not _has(data, name) or not _word_in(data, name):
                 continue
             u = self._unit(other)
+            code = self._code(other) or b""
             if u is None or function in u.sf.taken or \
-                    _address_passed(data, function, self.cat.export_macro):
+                    _address_passed(code, function, self.cat.export_macro):
                 return None
-            members |= _stored(data, function)
+            members |= _stored(code, function)
             named.append((other, data, u))
         through = re.compile(rb"(?:->|\.)\s*(?:" + b"|".join(
             re.escape(m.encode()) for m in sorted(members)) + rb")\s*\(") if members else None
@@ -634,6 +636,13 @@ class Resolver:
             self._digests[rel] = hashlib.sha1(data).hexdigest() if data is not None else None
         return self._digests[rel]
 
+    def _code(self, rel: str) -> bytes | None:
+        """A file's bytes with its comments blanked (names in comments are no uses)."""
+        if rel not in self._codes:
+            data = self._bytes(rel)
+            self._codes[rel] = C_COMMENT.sub(b" ", data) if data is not None else None
+        return self._codes[rel]
+
     def _bytes(self, rel: str) -> bytes | None:
         if rel not in self.read_files:
             data = self.read(rel)
@@ -654,7 +663,6 @@ class Resolver:
         return self._units[rel]
 
 
-_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 _has = discover.contains()
 _BRACE = re.compile(rb"[{}]")
 _MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+(\w+)\((?:[^\n]*\\\n)*[^\n]*", re.M)
@@ -669,17 +677,17 @@ def _piece(rel: str, setup: str) -> str:
     return f"{rel}:{m.group(2)} {m.group(1)}" if m else f"{rel}: {setup}"
 
 
-def _stored(data: bytes, function: str) -> set[str]:
-    """The fields a file stores ``function`` into: ``.op = fn``, ``x->op = &fn``."""
+def _stored(code: bytes, function: str) -> set[str]:
+    """The fields a file's code (comments blanked) stores ``function`` into: ``.op =
+    fn``, ``x->op = &fn``."""
     pattern = rb"(?:\.|->)\s*(\w+)\s*=\s*&?\s*" + re.escape(function.encode()) + rb"\b(?!\s*\()"
-    return {m.decode() for m in re.findall(pattern, _COMMENT.sub(b" ", data))}
+    return {m.decode() for m in re.findall(pattern, code)}
 
 
 def _address_passed(data: bytes, function: str, export: str) -> bool:
-    """Whether a file uses ``function``'s address other than by storing it in a field
-    (``.op = fn``, ``x->op = &fn``) or exporting it: handed to a registration call, kept
-    in an array or a local function pointer."""
-    data = _COMMENT.sub(b" ", data)
+    """Whether a file's code (comments blanked) uses ``function``'s address other than
+    by storing it in a field (``.op = fn``, ``x->op = &fn``) or exporting it: handed to a
+    registration call, kept in an array or a local function pointer."""
     for m in re.finditer(rb"\b" + re.escape(function.encode()) + rb"\b(?!\s*\()", data):
         before = data[max(0, m.start() - 64) : m.start()].rstrip(b" \t\n&")
         if re.search(rb"(?:\.|->)\s*\w+\s*=$", before) or re.search(
