@@ -1,0 +1,40 @@
+"""The prefilter's search gives the same answers with Hyperscan and with its fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from gupaudit import catalog, discover
+
+SAMPLES = {
+    b"static int f(void) { return get_user_pages_fast(a, n, 0, p); }": (True, False, False),
+    b"EXPORT_SYMBOL_GPL(frob_pages);": (False, True, False),
+    b"size_t g(struct iov_iter *from);": (False, False, True),
+    b"/* get_user_pag is not a name */ int x;": (False, False, False),
+    b"": (False, False, False),
+    b"pin_user_pages_remote(); EXPORT_SYMBOL(h); import_ubuf();": (True, True, True),
+}
+
+
+def _groups() -> tuple[tuple[tuple[bytes, ...], ...], tuple[tuple[bytes, ...], ...]]:
+    cat = catalog.load()
+    stem, _ = discover._export()
+    names = tuple(n.encode() for n in cat.acquire)
+    iters = tuple(n.encode() for n in cat.iterator_needles())
+    return (names, (stem,), iters), (cat.prefilter_needles(), (), ())
+
+
+@pytest.mark.parametrize("engine", ["default", "fallback"])
+def test_literals_answer_each_question(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    groups, gates = _groups()
+    discover.literals.cache_clear()
+    if engine == "fallback":
+        def missing(_groups: object) -> None:
+            raise ImportError("hyperscan")
+        monkeypatch.setattr(discover, "_hyperscan", missing)
+    try:
+        present = discover.literals(groups, gates)
+        for data, expected in SAMPLES.items():
+            assert present(data) == expected, data
+    finally:
+        discover.literals.cache_clear()
