@@ -246,6 +246,7 @@ class WorkTree:
         self.exported: dict[str, list[str]] = {}  # function -> files exporting it
         self.iterating: list[str] = []  # files naming the iterator type (after candidates)
         self._base = str(root)
+        self._root_text = str(root)
 
     def era(self) -> tuple[Era, list[str]]:
         from gupaudit import era as era_mod  # noqa: PLC0415 - era imports the catalogue
@@ -335,10 +336,19 @@ class WorkTree:
         return sorted(self.iterating)
 
     def mentioning(self, words: list[str]) -> list[str]:
-        """The files walked that contain one of ``words``: GNU grep over them, two at a
-        time (a byte scan here where there is no grep)."""
+        """The files walked that contain one of ``words``: one Hyperscan pass per file in
+        this process (it leaves the other cores to the link pass's workers, and is about
+        twice as fast as GNU grep -F on two cores); else GNU grep over them, two at a time;
+        else a byte scan here."""
         if not words or not self._paths:
             return []
+        try:
+            present = _hyperscan((tuple(w.encode() for w in words),))
+        except ImportError:
+            pass
+        else:
+            return [rel for rel in self._paths
+                    if (data := self._bytes_at(rel)) is not None and present(data)[0]]
         grep = shutil.which("grep")
         if grep is not None:
             try:
@@ -347,7 +357,7 @@ class WorkTree:
                 pass  # cannot run it: the byte scan below
         found_in = contains()
         needles = [w.encode() for w in words]
-        return [rel for rel in self._paths if (data := self._maybe_read(rel)) is not None
+        return [rel for rel in self._paths if (data := self._bytes_at(rel)) is not None
                 and any(found_in(data, n) for n in needles)]
 
     def _grep(self, grep: str, words: list[str]) -> list[str]:
@@ -366,9 +376,14 @@ class WorkTree:
                 hits += out.decode("utf-8", "replace").splitlines()
         return sorted(set(hits))
 
-    def _maybe_read(self, rel: str) -> bytes | None:
+    def _bytes_at(self, rel: str) -> bytes | None:
+        """``read`` through one descriptor (a tree-wide search reads 60,000 files)."""
         try:
-            return self.read(rel)
+            fd = os.open(os.path.join(self._root_text, rel), os.O_RDONLY)
+            try:
+                return _read_all(fd)
+            finally:
+                os.close(fd)
         except OSError:
             return None
 

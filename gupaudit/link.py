@@ -144,7 +144,8 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
          exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {},
          iterating: Callable[[], list[str]] = list,
          store: cache_mod.Cache | None = None,
-         mentioning: Callable[[list[str]], list[str]] = lambda words: []) -> Work:
+         mentioning: Callable[[list[str]], list[str]] = lambda words: [],
+         iterators: Iterators | None = None) -> Work:
     """Per site file with open ends, the files to ask and what to ask each. The index of
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
@@ -160,14 +161,7 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         return Work([], frozenset(), lambda warnings: {})
     exported = exporters(sorted({c for asked in asked_by.values() for q in asked
                                  for c in q.callees}))
-    seen: dict[str, bytes | None] = {}
-
-    def bytes_of(rel: str) -> bytes | None:
-        if rel not in seen:
-            data = read(rel)
-            seen[rel] = None if data is None or b"\0" in data[:65536] else data
-        return seen[rel]
-
+    bytes_of = cached_reader(read)
     wanted = sorted({n for asked in asked_by.values() for q in asked
                      for n in (*q.callees, *([q.wrapper[0]] if q.wrapper else []))})
     needles = [(n, n.encode()) for n in wanted]
@@ -216,8 +210,22 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         if asks or any(q.iterator for q in asked):
             out.append((rel, data, era, tuple(asks), ()))
     waiting = frozenset(rel for rel, asked in asked_by.items() if any(q.iterator for q in asked))
-    return Work(out, waiting, lambda warnings: _kernel_iterators(
-        asked_by, bytes_of, iterating, mentioning, store, warnings))
+    if iterators is None:
+        iterators = Iterators(bytes_of, iterating, mentioning, store)
+    iterators.add(sites)  # those not added as their files finished
+    return Work(out, waiting, iterators.finish)
+
+
+def cached_reader(read: Reader) -> Reader:
+    """``read``, each file once, a binary file as unreadable."""
+    seen: dict[str, bytes | None] = {}
+
+    def bytes_of(rel: str) -> bytes | None:
+        if rel not in seen:
+            data = read(rel)
+            seen[rel] = None if data is None or b"\0" in data[:65536] else data
+        return seen[rel]
+    return bytes_of
 
 
 @dataclass
@@ -246,63 +254,87 @@ def _follow(resolver: Resolver, rel: str, site: SiteKey, warnings: list[str]) ->
         return ""
 
 
-def _kernel_iterators(asked_by: dict[str, list[Question]], bytes_of: Reader,
-                      iterating: Callable[[], list[str]],
-                      mentioning: Callable[[list[str]], list[str]],
-                      store: cache_mod.Cache | None, warnings: list[str]
-                      ) -> dict[tuple[str, SiteKey], str]:
+class Iterators:
     """(site file, site) -> the evidence that its iterator is kernel-backed (``Resolver``),
     from the store when every file the last answer read still has the same bytes.
 
-    The resolver reads the files that name an iterator; a function whose callers it read
-    may also be stored in an ops table, or called, in a file that names none (a
-    ``file_operations`` table), and a struct whose field it followed may be embedded in
-    one declared there. So those names (``Resolver.wanted``) are searched for in the
-    whole tree, and a proof is made again with the files found, until none is new."""
-    asked = [(rel, q.site) for rel, qs in sorted(asked_by.items()) for q in qs if q.iterator]
-    if not asked:
-        return {}
-    resolver = Resolver(iterating(), bytes_of, _unit, catalog_mod.load())
-    found: dict[tuple[str, SiteKey], str] = {}
-    keys: dict[tuple[str, SiteKey], str] = {}
-    fresh = []
-    for rel, site in asked:
-        data = bytes_of(rel) or b""
-        keys[rel, site] = key = "iter:" + hashlib.sha1(
+    Sites come in a file at a time (``add``), as pass 1 finishes each file, so this
+    process follows their iterators while the workers still analyse the rest; ``finish``
+    then widens the search. The resolver reads the files that name an iterator; a function
+    whose callers it read may also be stored in an ops table, or called, in a file that
+    names none (a ``file_operations`` table), and a struct whose field it followed may be
+    embedded in one declared there. So those names (``Resolver.wanted``) are searched for
+    in the whole tree, and a proof is made again with the files found, until none is new.
+    (A failure stays one as files are added, and a success is only kept while what it
+    leant on holds, so the order the sites come in does not change an answer.)"""
+
+    def __init__(self, bytes_of: Reader, iterating: Callable[[], list[str]],
+                 mentioning: Callable[[list[str]], list[str]],
+                 store: cache_mod.Cache | None) -> None:
+        self.bytes_of, self.iterating, self.mentioning = bytes_of, iterating, mentioning
+        self.store = store
+        self.resolver: Resolver | None = None
+        self.found: dict[tuple[str, SiteKey], str] = {}
+        self.keys: dict[tuple[str, SiteKey], str] = {}
+        self.fresh: list[tuple[str, SiteKey]] = []
+        self.leant: dict[tuple[str, SiteKey], set[str]] = {}
+        self.warnings: list[str] = []
+
+    def add(self, sites: list[Site]) -> None:
+        """Follow the iterators of these sites (a file's, or several files')."""
+        for rel, qs in sorted(questions(sites).items()):
+            for q in qs:
+                if q.iterator and (rel, q.site) not in self.found:
+                    self._first(rel, q.site)
+
+    def _first(self, rel: str, site: SiteKey) -> None:
+        if self.resolver is None:
+            self.resolver = Resolver(self.iterating(), self.bytes_of, _unit,
+                                     catalog_mod.load())
+        resolver = self.resolver
+        data = self.bytes_of(rel) or b""
+        self.keys[rel, site] = key = "iter:" + hashlib.sha1(
             repr((rel, site, resolver.files)).encode() + data).hexdigest()
-        known = store.value(key) if store is not None else None
+        known = self.store.value(key) if self.store is not None else None
         if isinstance(known, dict) and all(resolver.digest(f) == h
                                            for f, h in known["files"].items()):
-            found[rel, site] = str(known["evidence"])
-        else:
-            fresh.append((rel, site))
-    leant: dict[tuple[str, SiteKey], set[str]] = {}
-    for rel, site in fresh:
-        found[rel, site] = _follow(resolver, rel, site, warnings)
-        leant[rel, site] = set(resolver.wanted)
-    searched: set[str] = set()
-    for _ in range(MAX_ROUNDS):
-        proven = [k for k in fresh if found[k]]
-        words = sorted(set().union(*(leant[k] for k in proven)) - searched)
-        if not words:
-            break
-        searched |= set(words)
-        # a word holding another (p9_client_read_once, p9_client_read) finds no more files
-        needles = [w for w in words if not any(v != w and v in w for v in words)]
-        more = sorted(f for f in set(mentioning(needles)) - set(resolver.files)
-                      if any(resolver.relevant(f, w) for w in words))
-        if not more:
-            break
-        resolver.extend(more, words)
-        for k in proven:
-            found[k] = _follow(resolver, k[0], k[1], warnings)
-            leant[k] = set(resolver.wanted)
-    if store is not None:
-        digests = {f: resolver.digest(f) for f in resolver.read_files}
-        for rel, site in fresh:
-            store.remember_value(keys[rel, site], {"evidence": found[rel, site],
-                                                   "files": digests})
-    return found
+            self.found[rel, site] = str(known["evidence"])
+            return
+        self.fresh.append((rel, site))
+        self.found[rel, site] = _follow(resolver, rel, site, self.warnings)
+        self.leant[rel, site] = set(resolver.wanted)
+
+    def finish(self, warnings: list[str]) -> dict[tuple[str, SiteKey], str]:
+        """The evidence of every site added, after the tree-wide searches."""
+        resolver, found, leant = self.resolver, self.found, self.leant
+        if resolver is None:
+            return found
+        searched: set[str] = set()
+        for _ in range(MAX_ROUNDS):
+            proven = [k for k in self.fresh if found[k]]
+            words = sorted(set().union(*(leant[k] for k in proven)) - searched)
+            if not words:
+                break
+            searched |= set(words)
+            # a word holding another (p9_client_read_once, p9_client_read) finds no more
+            needles = [w for w in words if not any(v != w and v in w for v in words)]
+            more = sorted(f for f in set(self.mentioning(needles)) - set(resolver.files)
+                          if any(resolver.relevant(f, w) for w in words))
+            if not more:
+                break
+            resolver.extend(more, words)
+            for k in proven:
+                found[k] = _follow(resolver, k[0], k[1], self.warnings)
+                leant[k] = set(resolver.wanted)
+        if self.store is not None:
+            digests = {f: resolver.digest(f) for f in resolver.read_files}
+            for k in self.fresh:
+                self.store.remember_value(self.keys[k], {"evidence": found[k],
+                                                         "files": digests})
+        self.fresh = []
+        warnings.extend(self.warnings)
+        self.warnings = []
+        return found
 
 
 def _unit(rel: str, data: bytes) -> tuple[SourceFile, dict]:

@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Protocol
 
@@ -109,13 +109,19 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
                 take(rel, key, *analyse.analyse_bytes(job))
             else:
                 pending.append((rel, key, pool.submit(analyse.analyse_bytes, job), job))
-    for rel, key, future, _ in pending:
+    read = link.cached_reader(_reader(source))
+    iterators = link.Iterators(read, source.iterator_files, source.mentioning, store)
+    if deep:  # this process follows iterators while the workers analyse
+        iterators.add(sites)
+    for rel, key, future in _completed(pending):
+        before = len(sites)
         take(rel, key, *future.result())
+        if deep:
+            iterators.add(sites[before:])
     warnings.extend(source.warnings)
     if deep:
-        work = link.jobs(sites, era, candidates, source.list_dir,
-                         _reader(source), source.exporters, source.iterator_files, store,
-                         source.mentioning)
+        work = link.jobs(sites, era, candidates, source.list_dir, read, source.exporters,
+                         source.iterator_files, store, source.mentioning, iterators)
         link.link_pass(sites, work, store, pool, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)
@@ -127,6 +133,15 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     return ScanResult(source.label, era, tuple(grouped), source.scanned, len(candidates),
                       tuple(warnings), time.monotonic() - started, sections,
                       group_by or ("section" if table else "path"))
+
+
+def _completed(pending: list[tuple[str, str, Future | None, tuple]]
+               ) -> Iterator[tuple[str, str, Future]]:
+    """The analysis jobs as they finish (the first of them queued first)."""
+    futures = {p[2]: p for p in pending if p[2] is not None}
+    for future in as_completed(futures):
+        rel, key, _, _ = futures[future]
+        yield rel, key, future
 
 
 def _reader(source: Source) -> Callable[[str], bytes | None]:

@@ -257,13 +257,19 @@ def test_a_bug_following_an_iterator_costs_that_site_its_evidence_not_the_run(
     assert any("internal error following its iterator" in w for w in result.warnings)
 
 
-def test_the_tree_wide_search_works_without_grep(monkeypatch) -> None:
-    """Where no grep can be run, the tree's bytes are searched here: same answer."""
+def test_the_tree_wide_search_answers_alike_with_each_engine(monkeypatch) -> None:
+    """Hyperscan, GNU grep where Hyperscan is missing, a byte scan where grep is too:
+    the same files."""
     tree = discover.WorkTree(ITERS)
     from gupaudit import cache
 
     tree.prepare(cache.Cache(None, []))
-    with_grep = tree.mentioning(["eps_request"])
+    first = tree.mentioning(["eps_request"])
+    assert "net/eps/ops.c" in first
+
+    def missing(_groups: object) -> None:
+        raise ImportError("hyperscan")
+    monkeypatch.setattr(discover, "_hyperscan", missing)
+    assert tree.mentioning(["eps_request"]) == first  # grep
     monkeypatch.setattr(discover.shutil, "which", lambda name: None)
-    assert tree.mentioning(["eps_request"]) == with_grep
-    assert "net/eps/ops.c" in with_grep
+    assert tree.mentioning(["eps_request"]) == first  # the byte scan
