@@ -3,6 +3,9 @@
 #
 # Usage:  bench/speed.sh TREE [TREE...]
 #         PYTHON=/path/to/venv/bin/python RUNS=5 bench/speed.sh /src/linux-6.1 /src/linux
+#         BASELINE=/tmp/old bench/speed.sh TREE   (a checkout of another commit, e.g.
+#             `git worktree add /tmp/old 9264816`: its cold scan is timed in the same run,
+#             as the row "baseline", for a paired comparison)
 #
 # For each TREE: one untimed `gupaudit scan` first (warms the page cache for all the tools
 # and fills a fresh result cache), then, timed one after the other, each RUNS times
@@ -185,6 +188,10 @@ for tree in "$@"; do
     cache=$(mktemp -d)/cache.sqlite3
     "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"  # warm-up, untimed
     row "$name" gupaudit 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --no-cache
+    if [ -n "${BASELINE:-}" ]; then  # run from / so that the checkout's package is the one
+        row "$name" baseline 0 env -C / PYTHONPATH="$(cd "$BASELINE" && pwd)" "$py" -m gupaudit \
+            scan "$(cd "$tree" && pwd)" --format json -o /dev/null --no-cache
+    fi
     row "$name" cached 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"
     rm -rf "$(dirname "$cache")"
     if command -v rg >/dev/null 2>&1; then

@@ -186,8 +186,25 @@ class Body:
 # ---------------------------------------------------------------- printing
 
 
+_SHOWN: dict[int, tuple[object, str]] = {}
+
+
 def show(e: Expr | None) -> str:
-    """Compact C text of a value: the key access paths and conditions are compared by."""
+    """Compact C text of a value: the key access paths and conditions are compared by.
+    (Cached by identity: a CFG's values are shown again on every path.)"""
+    if isinstance(e, Name):
+        return e.id
+    got = _SHOWN.get(id(e))
+    if got is not None and got[0] is e:
+        return got[1]
+    if len(_SHOWN) > 200_000:
+        _SHOWN.clear()
+    text = _show(e)
+    _SHOWN[id(e)] = (e, text)
+    return text
+
+
+def _show(e: Expr | None) -> str:
     match e:
         case None:
             return ""
