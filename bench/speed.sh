@@ -168,7 +168,7 @@ row() {  # row TREE TOOL OKRC CMD...: run CMD under the wrapper, print one table
     shift 3
     local wall peak parent child lines rc note=""
     read -r wall peak parent child lines rc < <("$py" "$wrapper" "$gnu_time" "$runs" "$@")
-    if [ "$tool" = gupaudit ] || [ "$tool" = cached ]; then lines=-; fi
+    if [ "$tool" = gupaudit ] || [ "$tool" = cached ] || [ "$tool" = baseline ]; then lines=-; fi
     # rg and git grep exit 1 when nothing matched; that is still a valid run.
     if [ "$rc" -ne 0 ] && [ "$rc" -gt "$okrc" ]; then note="  (exit $rc)"; fi
     printf '%-14s %-9s %8s %8s %9s %8s %6s%s\n' \
@@ -189,7 +189,8 @@ for tree in "$@"; do
     "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"  # warm-up, untimed
     row "$name" gupaudit 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --no-cache
     if [ -n "${BASELINE:-}" ]; then  # run from / so that the checkout's package is the one
-        row "$name" baseline 0 env -C / PYTHONPATH="$(cd "$BASELINE" && pwd)" "$py" -m gupaudit \
+        row "$name" baseline 0 env -C / PYTHONPATH="$(cd "$BASELINE" && pwd)" \
+            "$("$py" -c 'import sys; print(sys.executable)')" -m gupaudit \
             scan "$(cd "$tree" && pwd)" --format json -o /dev/null --no-cache
     fi
     row "$name" cached 0 "${gup[@]}" scan "$tree" --format json -o /dev/null --cache "$cache"
