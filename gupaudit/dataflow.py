@@ -361,8 +361,15 @@ def _env_get(env: frozenset[tuple[str, str]], e: ir.Expr) -> str | None:
     return found
 
 
+_FIELD = {name: i for i, name in enumerate(State._fields)}
+
+
 def replace(st: State, **changes: object) -> State:
-    return st._replace(**changes)
+    """``st._replace(**changes)``, without its generic path (states are copied a lot)."""
+    items = list(st)
+    for name, value in changes.items():
+        items[_FIELD[name]] = value
+    return tuple.__new__(State, items)
 
 
 Handed = tuple[bool, str | None, tuple[tuple[int, str], ...]]  # held?, returned, out params
@@ -898,12 +905,13 @@ class _Run:
             at = seen[node]
             if self.coarse and (st.env or st.facts or not st.widened):
                 st = replace(st, env=frozenset(), facts=frozenset(), widened=True)
-            if len(at) >= MAX_STATES and _key(st) not in at:
+            key = _key(st)
+            if len(at) >= MAX_STATES and key not in at:
                 # Widen: forget the scalar values, but those the function returns (its
                 # error code decides which exits are error exits).
                 st = replace(st, env=frozenset(kv for kv in st.env if kv[0] in self.returned),
                              widened=True)
-            key = _key(st)
+                key = _key(st)
             old = at.get(key)
             if old is not None:
                 st = _join(old, st)
