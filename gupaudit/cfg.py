@@ -231,3 +231,8 @@ class Lazy:
             self._cfg = build(ir.lower(*self._args))
             self._args = None
         return self._cfg
+
+    def text(self) -> bytes | None:
+        """The body's source bytes while the CFG is not built (None after): a function
+        whose text names none of what a question is about need not be lowered."""
+        return self._args[0].text if self._args is not None else None  # type: ignore[union-attr]

@@ -44,7 +44,7 @@ link pass brings; callers in other files report releases, not leaks.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -215,6 +215,14 @@ class Func:
         if self._cfg is None:
             self._cfg = self.source if isinstance(self.source, Cfg) else self.source()
         return self._cfg
+
+    def may_name(self, words: Iterable[str]) -> bool:
+        """Whether the body can name one of ``words`` (False only when its source text,
+        read before the CFG is built, holds none of them: the IR names nothing the text
+        does not)."""
+        text = getattr(self.source, "text", None) if self._cfg is None else None
+        body = text() if callable(text) else None
+        return body is None or any(w.encode() in body for w in words)
 
 
 def single_defs(g: Cfg) -> dict[str, ir.Expr]:

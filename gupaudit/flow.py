@@ -231,8 +231,14 @@ def read_back(an: Analysis, funcs: list[Func], skip: str, fields: set[str],
     """The functions among ``funcs`` (but ``skip``) that read back the struct fields or
     file-scope variables the pages were left in, and what they do with them."""
     hits = []
+    # what a reader's text must name: a field, a variable, or an accessor of a field
+    # (unless some function's callees are not known)
+    words: set[str] | None = None
+    if all(g.callees is not None for g in funcs):
+        called = set().union(*(g.callees or () for g in funcs))
+        words = fields | globals_ | {c for c in called if _accessor(an, c, fields)}
     for g in funcs:
-        if g.name == skip:
+        if g.name == skip or words is not None and not g.may_name(words):
             continue
         named, typed, via_global = _storage_named(g.cfg, fields, globals_, types)
         # calls of an accessor (``return vec->ptrs;``): their value holds the pages
@@ -298,7 +304,7 @@ def _accessor(an: Analysis, name: str, fields: set[str]) -> bool:
     if any(e.returns & fields for e in an.external.get(name, {}).values()):
         return True  # an accessor of another file (a header's static inline)
     fn = an.funcs.get(name)
-    if fn is None or name in an.cat.acquire:
+    if fn is None or name in an.cat.acquire or not fn.may_name(fields):
         return False
     return any(n.kind == "return" and (p := path_of(n.expr)) is not None
                and field_of(p) in fields for n in fn.cfg.nodes)

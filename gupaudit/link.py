@@ -392,7 +392,7 @@ def answer(other: str, data: bytes, asked: tuple[Question, ...],
                 reply.answers.callers.setdefault(q.site, []).extend(found)
         if q.fields:
             for name, fn in funcs.items():  # accessors: return vec->ptrs;
-                if name not in reply.effects and any(
+                if name not in reply.effects and fn.may_name(q.fields) and any(
                         n.kind == "return" and (p := path_of(n.expr)) is not None
                         and field_of(p) in q.fields for n in fn.cfg.nodes):
                     reply.effects[name] = _effects(an, name, ref)
