@@ -12,6 +12,8 @@ import os
 import re
 from functools import cache
 
+from tree_sitter import Tree
+
 from gupaudit import catalog as catalog_mod
 from gupaudit.classify import classify
 from gupaudit.dataflow import Analysis, Effect, Func
@@ -24,13 +26,14 @@ from gupaudit.parse import C_COMMENT, parse
 
 def analyse_source(rel: str, data: bytes, era: Era,
                    answers: Answers | None = None,
-                   external: dict[str, dict[int, Effect]] | None = None) -> list[Site]:
+                   external: dict[str, dict[int, Effect]] | None = None,
+                   tree: Tree | None = None) -> list[Site]:
     """Every acquisition site of one file's bytes, classified.
 
     ``answers``/``external``: what other files said of its sites and of the functions its
-    pages are handed to (the link pass).
+    pages are handed to (the link pass). ``tree``: the bytes' parse, if already made.
     """
-    sf = source_file(rel, parse(data), data, catalog_mod.load())
+    sf = source_file(rel, tree if tree is not None else parse(data), data, catalog_mod.load())
     return analyse_unit(sf, rel, era, answers, external)
 
 

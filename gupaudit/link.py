@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+from tree_sitter import Tree
+
 from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit import discover, ir
@@ -337,9 +339,9 @@ class Iterators:
         return found
 
 
-def _unit(rel: str, data: bytes) -> tuple[SourceFile, dict]:
+def _unit(rel: str, data: bytes, tree: Tree | None = None) -> tuple[SourceFile, dict]:
     cat = catalog_mod.load()
-    sf = source_file(rel, parse(data), data, cat, every=True)
+    sf = source_file(rel, tree if tree is not None else parse(data), data, cat, every=True)
     known = cat.known_names()
     if rel.endswith(".h"):  # a header's inline put_page() must stay the API it is
         sf = dataclasses.replace(
@@ -461,7 +463,8 @@ def relink(job: Job) -> tuple[list[Site], str | None]:
     try:
         effects: dict[str, dict[int, Effect]] = {}
         answers = Answers(kernel_iters=dict(iters))
-        sf, funcs = _unit(rel, data)
+        tree = parse(data)  # the site file, parsed once for both of its readings
+        sf, funcs = _unit(rel, data, tree)
         site_an = Analysis(funcs, catalog_mod.load(), sf.defined, sf.handlers)
         for other, got, asked in asks:
             reply = answer(other, got, asked, site_an)
@@ -472,7 +475,7 @@ def relink(job: Job) -> tuple[list[Site], str | None]:
             for key, hits in reply.answers.readers.items():
                 answers.readers.setdefault(key, []).extend(hits)
             answers.not_owned |= reply.answers.not_owned
-        return analyse_source(rel, data, era, answers, effects), None
+        return analyse_source(rel, data, era, answers, effects, tree), None
     except Exception as exc:  # noqa: BLE001 - pass 1's verdicts stand for this file
         if os.environ.get("GUPAUDIT_DEBUG"):
             raise
