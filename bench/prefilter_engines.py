@@ -39,13 +39,8 @@ def main() -> int:
     stem, _ = discover._export()
     iters = tuple(n.encode() for n in cat.iterator_needles())
     groups = (names, (stem,), iters)
-    found = discover.contains()
     gates = (cat.prefilter_needles(), (), ())
-
-    def memmem(d: bytes) -> tuple[bool, ...]:
-        return tuple((not g or any(found(d, x) for x in g)) and any(found(d, n) for n in grp)
-                     for grp, g in zip(groups, gates, strict=True))
-
+    memmem = discover.memmem_literals(groups, gates)
     engines = {"memmem (fallback)": lambda: memmem}
     engines["hyperscan"] = lambda: discover._hyperscan(groups)
     engines["re2 set"] = lambda: _re2(groups)

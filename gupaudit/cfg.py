@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gupaudit import ir
+
+if TYPE_CHECKING:
+    import tree_sitter as ts
 
 Edge = bool | tuple[str, ...] | None  # branch value; case labels ("default",) ; plain
 
@@ -220,7 +224,7 @@ class Lazy:
     few functions a site's flow enters). Holds the tree-sitter body until then, so it
     never leaves the process that parsed the file."""
 
-    def __init__(self, body: object, params: tuple[str, ...],
+    def __init__(self, body: ts.Node, params: tuple[str, ...],
                  is_iterator: Callable[[str], bool]) -> None:
         self._args: tuple | None = (body, params, is_iterator)
         self._cfg: Cfg | None = None
@@ -235,4 +239,4 @@ class Lazy:
     def text(self) -> bytes | None:
         """The body's source bytes while the CFG is not built (None after): a function
         whose text names none of what a question is about need not be lowered."""
-        return self._args[0].text if self._args is not None else None  # type: ignore[union-attr]
+        return self._args[0].text if self._args is not None else None

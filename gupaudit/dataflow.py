@@ -282,24 +282,11 @@ _FIELD_PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)+")
 _MACRO = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
-_PATHS: dict[int, tuple[object, str | None]] = {}
-
-
 def path_of(e: ir.Expr | None) -> str | None:
     """The storage a value points into: ``&obj->pages[i] + 1`` -> ``obj->pages``. An index
     inside the path stands for any element: ``u->chunk[i].plist`` -> ``u->chunk[].plist``,
-    the same storage whichever variable indexes it. (Cached by identity: a CFG's values
-    are asked again on every path.)"""
-    if isinstance(e, ir.Name):
-        return e.id
-    got = _PATHS.get(id(e))
-    if got is not None and got[0] is e:
-        return got[1]
-    if len(_PATHS) > 200_000:
-        _PATHS.clear()
-    value = _path_of(e)
-    _PATHS[id(e)] = (e, value)
-    return value
+    the same storage whichever variable indexes it."""
+    return e.id if isinstance(e, ir.Name) else _paths(e)
 
 
 def _path_of(e: ir.Expr | None) -> str | None:
@@ -318,6 +305,9 @@ def _path_of(e: ir.Expr | None) -> str | None:
         case ir.Assign(target=t):
             return path_of(t)
     return None
+
+
+_paths = ir.by_identity(_path_of)
 
 
 def _inner_path(e: ir.Expr) -> str | None:

@@ -102,11 +102,7 @@ def matching(job: Job) -> Found:
     present = literals((names, (stem,), iterator), gates=(needles, (), ()))
     for rel in paths:
         try:
-            fd = os.open(os.path.join(root, rel), os.O_RDONLY)
-            try:
-                data = _read_all(fd)
-            finally:
-                os.close(fd)
+            data = read_file(os.path.join(root, rel))
         except OSError:
             unreadable.append(rel)
             continue
@@ -139,7 +135,12 @@ def literals(groups: tuple[tuple[bytes, ...], ...],
     try:
         return _hyperscan(groups)
     except ImportError:
-        pass
+        return memmem_literals(groups, gates)
+
+
+def memmem_literals(groups: tuple[tuple[bytes, ...], ...],
+                    gates: tuple[tuple[bytes, ...], ...] = ()) -> Present:
+    """``literals`` by one memmem() per literal (and per gate stem)."""
     found_in = contains()
     opened = tuple(gates) + ((),) * (len(groups) - len(gates))
 
@@ -151,14 +152,21 @@ def literals(groups: tuple[tuple[bytes, ...], ...],
 
 
 def _hyperscan(groups: tuple[tuple[bytes, ...], ...]) -> Present:
-    import hyperscan  # noqa: PLC0415 - optional (a binary wheel for x86_64 Linux)
-
+    """``literals`` by Hyperscan; ImportError where it is not installed, cannot load, or
+    does not take these literals (an empty one: the fallback answers those)."""
+    try:
+        import hyperscan  # noqa: PLC0415 - optional (a binary wheel for x86_64 Linux)
+    except Exception as exc:  # noqa: BLE001 - a wheel that does not load on this CPU
+        raise ImportError(f"hyperscan: {exc}") from exc
     owner = [i for i, group in enumerate(groups) for _ in group]
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(expressions=[re.escape(n) for group in groups for n in group],
-               ids=list(range(len(owner))),
-               flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(owner))
-    scratch = hyperscan.Scratch(db)
+    try:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=[re.escape(n) for group in groups for n in group],
+                   ids=list(range(len(owner))),
+                   flags=[hyperscan.HS_FLAG_SINGLEMATCH] * len(owner))
+        scratch = hyperscan.Scratch(db)
+    except hyperscan.error as exc:
+        raise ImportError(f"hyperscan: {exc}") from exc
     wanted = len(groups)
 
     def present(data: bytes) -> tuple[bool, ...]:
@@ -186,8 +194,16 @@ def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
     return [(str(root), chunk, needles, names) for chunk in _chunks(paths, parts)]
 
 
+def read_file(path: str) -> bytes:
+    """A whole file through one descriptor: cheaper than a file object for 60,000 files."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return _read_all(fd)
+    finally:
+        os.close(fd)
+
+
 def _read_all(fd: int) -> bytes:
-    """A whole file through one descriptor: cheaper than a file object for 55,000 files."""
     size = os.fstat(fd).st_size
     data = os.read(fd, size + 1)
     if len(data) <= size:
@@ -246,7 +262,6 @@ class WorkTree:
         self.exported: dict[str, list[str]] = {}  # function -> files exporting it
         self.iterating: list[str] = []  # files naming the iterator type (after candidates)
         self._base = str(root)
-        self._root_text = str(root)
 
     def era(self) -> tuple[Era, list[str]]:
         from gupaudit import era as era_mod  # noqa: PLC0415 - era imports the catalogue
@@ -342,23 +357,25 @@ class WorkTree:
         else a byte scan here."""
         if not words or not self._paths:
             return []
+        groups = (tuple(w.encode() for w in words),)
         try:
-            present = _hyperscan((tuple(w.encode() for w in words),))
+            present = _hyperscan(groups)
         except ImportError:
             pass
         else:
-            return [rel for rel in self._paths
-                    if (data := self._bytes_at(rel)) is not None and present(data)[0]]
+            return self._present(present)
         grep = shutil.which("grep")
         if grep is not None:
             try:
                 return self._grep(grep, words)
             except OSError:
                 pass  # cannot run it: the byte scan below
-        found_in = contains()
-        needles = [w.encode() for w in words]
-        return [rel for rel in self._paths if (data := self._bytes_at(rel)) is not None
-                and any(found_in(data, n) for n in needles)]
+        return self._present(memmem_literals(groups))
+
+    def _present(self, present: Present) -> list[str]:
+        """The files walked for which ``present`` says yes."""
+        return [rel for rel in self._paths
+                if (data := self._bytes_at(rel)) is not None and present(data)[0]]
 
     def _grep(self, grep: str, words: list[str]) -> list[str]:
         args = [grep, "-lF", "--no-messages"] + [a for w in words for a in ("-e", w)] + ["--"]
@@ -379,11 +396,7 @@ class WorkTree:
     def _bytes_at(self, rel: str) -> bytes | None:
         """``read`` through one descriptor (a tree-wide search reads 60,000 files)."""
         try:
-            fd = os.open(os.path.join(self._root_text, rel), os.O_RDONLY)
-            try:
-                return _read_all(fd)
-            finally:
-                os.close(fd)
+            return read_file(os.path.join(self.root, rel))
         except OSError:
             return None
 

@@ -231,14 +231,13 @@ def read_back(an: Analysis, funcs: list[Func], skip: str, fields: set[str],
     """The functions among ``funcs`` (but ``skip``) that read back the struct fields or
     file-scope variables the pages were left in, and what they do with them."""
     hits = []
-    # what a reader's text must name: a field, a variable, or an accessor of a field
-    # (unless some function's callees are not known)
-    words: set[str] | None = None
-    if all(g.callees is not None for g in funcs):
-        called = set().union(*(g.callees or () for g in funcs))
-        words = fields | globals_ | {c for c in called if _accessor(an, c, fields)}
+    # what a reader's text must name: a field, a variable, or an accessor of a field (of
+    # the unit or of another file: each is asked, not only the callees locate saw, which
+    # error recovery can leave short)
+    words = fields | globals_ | {name for name in {*an.funcs, *an.external}
+                                 if _accessor(an, name, fields)}
     for g in funcs:
-        if g.name == skip or words is not None and not g.may_name(words):
+        if g.name == skip or not g.may_name(words):
             continue
         named, typed, via_global = _storage_named(g.cfg, fields, globals_, types)
         # calls of an accessor (``return vec->ptrs;``): their value holds the pages

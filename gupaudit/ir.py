@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import tree_sitter as ts
 
@@ -186,22 +187,29 @@ class Body:
 # ---------------------------------------------------------------- printing
 
 
-_SHOWN: dict[int, tuple[object, str]] = {}
+T = TypeVar("T")
+
+
+def by_identity(fn: Callable[[Expr | None], T]) -> Callable[[Expr | None], T]:
+    """``fn`` of a value, cached by the value's identity (a CFG's values are asked again
+    on every path; each entry keeps its value alive, so an id is never reused under it)."""
+    memo: dict[int, tuple[object, T]] = {}
+
+    def cached(e: Expr | None) -> T:
+        got = memo.get(id(e))
+        if got is not None and got[0] is e:
+            return got[1]
+        if len(memo) > 200_000:
+            memo.clear()
+        value = fn(e)
+        memo[id(e)] = (e, value)
+        return value
+    return cached
 
 
 def show(e: Expr | None) -> str:
-    """Compact C text of a value: the key access paths and conditions are compared by.
-    (Cached by identity: a CFG's values are shown again on every path.)"""
-    if isinstance(e, Name):
-        return e.id
-    got = _SHOWN.get(id(e))
-    if got is not None and got[0] is e:
-        return got[1]
-    if len(_SHOWN) > 200_000:
-        _SHOWN.clear()
-    text = _show(e)
-    _SHOWN[id(e)] = (e, text)
-    return text
+    """Compact C text of a value: the key access paths and conditions are compared by."""
+    return e.id if isinstance(e, Name) else _shown(e)
 
 
 def _show(e: Expr | None) -> str:
@@ -227,6 +235,9 @@ def _show(e: Expr | None) -> str:
         case Seq(items=items):
             return f"({','.join(show(x) for x in items)})"
     return "?"
+
+
+_shown = by_identity(_show)
 
 
 def effects(e: Expr | None) -> list[Expr]:

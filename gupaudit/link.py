@@ -144,20 +144,15 @@ Job = tuple[str, bytes, Era, tuple[tuple[str, bytes, tuple[Question, ...]], ...]
 def jobs(sites: list[Site], era: Era, candidates: list[str],
          list_dir: Lister, read: Reader,
          exporters: Callable[[list[str]], dict[str, list[str]]] = lambda names: {},
-         iterating: Callable[[], list[str]] = list,
-         store: cache_mod.Cache | None = None,
-         mentioning: Callable[[list[str]], list[str]] = lambda words: [],
          iterators: Iterators | None = None) -> Work:
     """Per site file with open ends, the files to ask and what to ask each. The index of
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
     each file that can answer: the site's folder, its file's headers, and the run's
-    candidate files (tree-wide: an exported wrapper's callers). An iterator whose set-up
-    is still to be found is followed here, through the files ``iterating`` names
-    (``provenance``), and ``mentioning`` (a tree-wide search) says which other files name
-    the functions whose callers it read: its evidence goes with the job, and to ``store``,
-    with the files it read, for the next run that reads the same bytes. That is
-    ``Work.kernel``, which ``link_pass`` runs while the other jobs run."""
+    candidate files (tree-wide: an exported wrapper's callers). The sites whose iov_iter's
+    set-up is still to be found go to ``iterators`` (those not given it as their files
+    finished pass 1), whose ``finish`` is ``Work.kernel``: ``link_pass`` runs it while the
+    other jobs run, and its evidence goes with the jobs of those files."""
     asked_by = questions(sites)
     if not asked_by:
         return Work([], frozenset(), lambda warnings: {})
@@ -212,8 +207,8 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         if asks or any(q.iterator for q in asked):
             out.append((rel, data, era, tuple(asks), ()))
     waiting = frozenset(rel for rel, asked in asked_by.items() if any(q.iterator for q in asked))
-    if iterators is None:
-        iterators = Iterators(bytes_of, iterating, mentioning, store)
+    if iterators is None:  # nothing to follow an iterator through
+        iterators = Iterators(bytes_of, list, lambda words: [], None)
     iterators.add(sites)  # those not added as their files finished
     return Work(out, waiting, iterators.finish)
 
@@ -334,7 +329,7 @@ class Iterators:
                 self.store.remember_value(self.keys[k], {"evidence": found[k],
                                                          "files": digests})
         self.fresh = []
-        warnings.extend(self.warnings)
+        warnings.extend(sorted(self.warnings))  # sites come in as workers finish
         self.warnings = []
         return found
 
@@ -496,7 +491,8 @@ def link_pass(sites: list[Site], work: Work, store: cache_mod.Cache,
               pool: Executor | None, warnings: list[str]) -> None:
     """Run pass 2 and put its verdicts in place of pass 1's, through the cache (keyed by
     every byte it read). The jobs that need no iterator evidence go to the pool first; this
-    process follows the iterators (``Work.kernel``) meanwhile, then runs the rest."""
+    process finishes following the iterators (``Work.kernel``: the tree-wide search and
+    the proofs made again) meanwhile, then runs the rest."""
     ready = [job for job in work.jobs if job[0] not in work.waiting]
     started = _start(ready, store, pool)
     kernel = work.kernel(warnings) if work.waiting else {}

@@ -74,6 +74,19 @@ def _stored_value(node: ts.Node) -> ir.Expr:
     return ir.Const("?")
 
 
+def _enclosing(nodes: list[ts.Node]) -> list[int]:
+    """For nodes sorted by start: the index of each one's nearest enclosing node, -1 for
+    none."""
+    out: list[int] = []
+    stack: list[int] = []
+    for k, n in enumerate(nodes):
+        while stack and nodes[stack[-1]].end_byte < n.end_byte:
+            stack.pop()
+        out.append(stack[-1] if stack else -1)
+        stack.append(k)
+    return out
+
+
 def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 rounds: int = 3, every: bool = False) -> SourceFile:
     """The file's functions, their calls, and the stores into struct fields.
@@ -102,6 +115,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
     for members in by_tree.values():
         members.sort(key=lambda i: bodies[i].body.start_byte)
         starts = [bodies[i].body.start_byte for i in members]
+        # Error recovery can plant a unit inside a real body (``#if ... else if (x) {``
+        # read as a function): each member's nearest enclosing member, so that a call
+        # after the planted unit still belongs to the body around it.
+        outer = _enclosing([bodies[i].body for i in members])
         for _, caps in ts.QueryCursor(q).matches(_tree_root(bodies[members[0]].body)):
             if "fnref" in caps:
                 if (name := caps["fnref"][0].text.decode()) in functions_here:
@@ -127,7 +144,9 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
             else:
                 node, value, fld = caps["call"][0], None, ""
             j = bisect.bisect_right(starts, node.start_byte) - 1
-            inside = j >= 0 and node.end_byte <= bodies[members[j]].body.end_byte
+            while j >= 0 and node.end_byte > bodies[members[j]].body.end_byte:
+                j = outer[j]
+            inside = j >= 0
             where = bodies[members[j]].name if inside else ""
             if value is not None:
                 stored = _stored_value(value)
@@ -140,7 +159,10 @@ def source_file(path: str, tree: ts.Tree, data: bytes, catalog: Catalog,
                 continue
             i = members[j]
             raw[i].append(node)
-            callees[i].add(caps["call.name"][0].text.decode("utf-8", "replace"))
+            called = caps["call.name"][0].text.decode("utf-8", "replace")
+            while j >= 0:  # the bodies around a planted unit hold its calls too
+                callees[members[j]].add(called)
+                j = outer[j]
             args = node.child_by_field_name("arguments")
             for a in args.named_children if args else ():
                 if a.type == "identifier" and (name := a.text.decode()) in functions_here:

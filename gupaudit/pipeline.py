@@ -73,7 +73,12 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     source.prepare(store)
     sites: list[Site] = []
     candidates: list[str] = []
-    pending: list[tuple[str, str, Future | None, tuple]] = []  # rel, key, future, job
+    pending: list[tuple[str, str, Future]] = []  # rel, key, the worker's answer
+
+    def report() -> None:
+        if progress:
+            progress(len(candidates) - sum(1 for p in pending if not p[2].done()),
+                     len(candidates))
 
     def take(rel: str, key: str | None, found: list[Site], warning: str | None) -> None:
         sites.extend(found)
@@ -81,9 +86,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
             warnings.append(warning)
         elif key is not None:
             store.remember_sites(key, found)
-        if progress:
-            progress(len(candidates) - sum(1 for p in pending if p[2] is not None
-                                           and not p[2].done()), len(candidates))
+        report()
 
     for batch in source.candidates(store, pool, jobs, only):
         for rel in batch:
@@ -108,20 +111,20 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
             if pool is None:
                 take(rel, key, *analyse.analyse_bytes(job))
             else:
-                pending.append((rel, key, pool.submit(analyse.analyse_bytes, job), job))
+                pending.append((rel, key, pool.submit(analyse.analyse_bytes, job)))
     read = link.cached_reader(_reader(source))
     iterators = link.Iterators(read, source.iterator_files, source.mentioning, store)
-    if deep:  # this process follows iterators while the workers analyse
+    if deep:  # this process follows iterators while the workers analyse, as each finishes
         iterators.add(sites)
-    for rel, key, future in _completed(pending):
-        before = len(sites)
+        for future in as_completed([p[2] for p in pending]):
+            iterators.add(future.result()[0])
+            report()
+    for rel, key, future in pending:  # in the order asked: the warnings keep an order
         take(rel, key, *future.result())
-        if deep:
-            iterators.add(sites[before:])
     warnings.extend(source.warnings)
     if deep:
         work = link.jobs(sites, era, candidates, source.list_dir, read, source.exporters,
-                         source.iterator_files, store, source.mentioning, iterators)
+                         iterators)
         link.link_pass(sites, work, store, pool, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)
@@ -133,15 +136,6 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     return ScanResult(source.label, era, tuple(grouped), source.scanned, len(candidates),
                       tuple(warnings), time.monotonic() - started, sections,
                       group_by or ("section" if table else "path"))
-
-
-def _completed(pending: list[tuple[str, str, Future | None, tuple]]
-               ) -> Iterator[tuple[str, str, Future]]:
-    """The analysis jobs as they finish (the first of them queued first)."""
-    futures = {p[2]: p for p in pending if p[2] is not None}
-    for future in as_completed(futures):
-        rel, key, _, _ = futures[future]
-        yield rel, key, future
 
 
 def _reader(source: Source) -> Callable[[str], bytes | None]:

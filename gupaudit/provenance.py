@@ -85,6 +85,7 @@ class Resolver:
     _memo: dict[Goal, list[str] | None] = field(default_factory=dict)
     _active: set[Goal] = field(default_factory=set)
     _budget: int = MAX_GOALS
+    _starved: bool = False  # the site ran out of goals: what it decided is not kept
     _top: Goal | None = None  # the site's first goal, named in the evidence
     _defined: dict[str, list[str]] = field(default_factory=dict)
     _macros: dict[str, bytes | None] = field(default_factory=dict)
@@ -139,17 +140,21 @@ class Resolver:
         if u is None or fn is None or call is None or not call.args:
             return ""
         self._budget = MAX_GOALS
+        self._starved = False
         self._top = None
         before = set(self._memo)
         self._stack = [set()]
         got = self._object(u, fn, node_of(fn.cfg, call), call.args[0], pointer=True)
         self.wanted = self._stack.pop()
-        if not got:
+        if not got or self._starved:
             # A goal proven on the way may have leant on one that then failed (a cycle
-            # through it counted as no source): only the failures stand.
+            # through it counted as no source): only the failures stand, and none of them
+            # when the site ran out of goals (another site, with goals left, may prove
+            # them: the order the sites come in must not decide).
             for goal in set(self._memo) - before:
-                if self._memo[goal] is not None:
+                if self._starved or self._memo[goal] is not None:
                     del self._memo[goal]
+        if not got:
             return ""
         shown = list(dict.fromkeys(got))
         more = f" and {len(shown) - MAX_SHOWN} more" if len(shown) > MAX_SHOWN else ""
@@ -252,6 +257,7 @@ class Resolver:
         if goal in self._active:
             return []  # met again on its own way: no source of its own
         if self._budget <= 0:
+            self._starved = True
             return None
         self._budget -= 1
         kind = goal[0]

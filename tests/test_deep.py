@@ -206,6 +206,30 @@ def test_an_iterator_is_followed_to_its_set_up_in_other_files(deep: bool) -> Non
     assert got == _expected(ITERS, deep)
 
 
+def test_iterator_evidence_does_not_depend_on_the_order_sites_come_in() -> None:
+    """Sites reach the follower as workers finish their files: any order, same evidence."""
+    from gupaudit import cache, link
+
+    shallow = list(pipeline.scan(ITERS, jobs=1, cache_path=None, deep=False).sites)
+    tree = discover.WorkTree(ITERS)
+    store = cache.Cache(None, [])
+    tree.prepare(store)
+    for _ in tree.candidates(store, None, 1):
+        pass
+
+    def evidence(order: list) -> dict:
+        follower = link.Iterators(link.cached_reader(tree.read), tree.iterator_files,
+                                  tree.mentioning, None)
+        for s in order:
+            follower.add([s])
+        return follower.finish([])
+
+    forward = evidence(shallow)
+    assert any(forward.values()) and not all(forward.values())
+    assert evidence(shallow[::-1]) == forward
+    assert evidence(shallow[1::2] + shallow[::2]) == forward
+
+
 def test_an_iterators_evidence_names_the_field_and_its_set_ups() -> None:
     found = {s.function: s for s in pipeline.scan(ITERS, jobs=1, cache_path=None).sites}
     reason = found["alpha_issue_read"].reason

@@ -38,3 +38,14 @@ def test_literals_answer_each_question(engine: str, monkeypatch: pytest.MonkeyPa
             assert present(data) == expected, data
     finally:
         discover.literals.cache_clear()
+
+
+def test_literals_hyperscan_refuses_fall_back_to_memmem() -> None:
+    """An empty literal (Hyperscan will not compile one) is answered by the fallback."""
+    discover.literals.cache_clear()
+    try:
+        present = discover.literals(((b"",), (b"frob",)))
+        assert present(b"a frob") == (True, True)
+        assert present(b"") == (True, False)
+    finally:
+        discover.literals.cache_clear()
