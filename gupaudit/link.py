@@ -161,15 +161,15 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
     bytes_of = cached_reader(read)
     wanted = sorted({n for asked in asked_by.values() for q in asked
                      for n in (*q.callees, *([q.wrapper[0]] if q.wrapper else []))})
-    needles = [(n, n.encode()) for n in wanted]
+    present = discover.literals(tuple((n.encode(),) for n in wanted))
     contains = discover.contains()
     index: dict[str, frozenset[str]] = {}  # file -> the wanted names it mentions
 
     def names_in(rel: str) -> frozenset[str]:
         if rel not in index:
             data = bytes_of(rel)
-            index[rel] = frozenset(n for n, b in needles if contains(data, b)) \
-                if data is not None else frozenset()
+            index[rel] = frozenset(n for n, yes in zip(wanted, present(data), strict=True)
+                                   if yes) if data is not None else frozenset()
         return index[rel]
 
     out = []
