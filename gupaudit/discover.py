@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor, Future, as_completed
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,13 +34,17 @@ SKIP_DIRS = frozenset({".git", ".pc", ".tmp_versions"})
 
 
 def walk(root: Path, skip: frozenset[str] = frozenset(),
-         stamps: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+         stamps: dict[str, str] | None = None,
+         emit: Callable[[list[str]], None] | None = None) -> tuple[list[str], list[str]]:
     """All C sources under root (relative paths) and the directories that could not be read.
 
     ``skip``: relative folders not to enter (generated register headers, see apis.toml).
     ``stamps``, when given, is filled with each file's "mtime:size" (for the cache).
+    ``emit``, when given, is handed the files found so far every ``EMIT_EVERY`` files (and
+    the rest at the end), so that their search can start while the walk goes on.
     """
     found: list[str] = []
+    emitted = 0
     unreadable: list[str] = []
     stack = [""]
     while stack:
@@ -61,8 +65,16 @@ def walk(root: Path, skip: frozenset[str] = frozenset(),
                             stamps[path] = f"{st.st_mtime_ns}:{st.st_size}"
         except OSError:
             unreadable.append(rel or ".")
+        if emit is not None and len(found) - emitted >= EMIT_EVERY:
+            emit(found[emitted:])
+            emitted = len(found)
+    if emit is not None and len(found) > emitted:
+        emit(found[emitted:])
     found.sort()
     return found, unreadable
+
+
+EMIT_EVERY = 4000  # files per early prefilter job (the tree's 60,000 make 15)
 
 
 def is_definition_file(path: str, patterns: Iterable[str]) -> bool:
@@ -258,6 +270,7 @@ class WorkTree:
         self._paths: list[str] = []
         self._unreadable_dirs: list[str] = []
         self._stamps: dict[str, str] = {}
+        self._early: list[tuple[Job, Future[Found]]] = []  # prefilter jobs of the walk
         self._known: dict[str, tuple[bool, list[str], bool]] = {}
         self.exported: dict[str, list[str]] = {}  # function -> files exporting it
         self.iterating: list[str] = []  # files naming the iterator type (after candidates)
@@ -283,11 +296,22 @@ class WorkTree:
         future = pool.submit(maintainers_mod.load, self.root)
         return future.result
 
-    def prepare(self, store: Cache) -> None:
-        """Walk the tree, look the stamps up in the cache."""
+    def prepare(self, store: Cache, pool: Executor | None = None) -> None:
+        """Walk the tree, look the stamps up in the cache. With no cache to look in, the
+        prefilter starts in ``pool`` on the files found so far while the walk goes on."""
         cat = catalog_mod.load()
         stamps: dict[str, str] | None = {} if store.db is not None else None
-        paths, self._unreadable_dirs = walk(self.root, cat.skip_dirs, stamps)
+        emit = None
+        if stamps is None and pool is not None:
+            needles = cat.prefilter_needles()
+            names = tuple(n.encode() for n in cat.acquire)
+
+            def emit(found: list[str]) -> None:
+                chunk = [p for p in found if not self.exclude
+                         or not is_definition_file(p, self.exclude)]
+                job = (str(self.root), chunk, needles, names)
+                self._early.append((job, pool.submit(matching, job)))
+        paths, self._unreadable_dirs = walk(self.root, cat.skip_dirs, stamps, emit)
         if self.exclude:
             paths = [p for p in paths if not is_definition_file(p, self.exclude)]
         self._paths = paths
@@ -320,7 +344,10 @@ class WorkTree:
                               tuple(n.encode() for n in cat.acquire), 4 * jobs)
         unreadable: list[str] = []
         results: Iterable[tuple[Job, Found]]
-        if pool is None:
+        if self._early:  # started during the walk: every file is in one of them
+            futures = {f: job for job, f in self._early}
+            results = ((futures[f], f.result()) for f in as_completed(futures))
+        elif pool is None:
             results = ((job, matching(job)) for job in work)
         else:
             futures = {pool.submit(matching, job): job for job in work}
@@ -343,8 +370,10 @@ class WorkTree:
                                  f"folders could not be read, e.g. {', '.join(names)}")
 
     def exporters(self, names: list[str]) -> dict[str, list[str]]:
-        """The files exporting each of ``names`` (after ``candidates``)."""
-        return {n: self.exported[n] for n in names if n in self.exported}
+        """The files exporting each of ``names`` (after ``candidates``), in path order
+        (the prefilter's slices finish in any order; a name several files export is read
+        where the first of them defines it)."""
+        return {n: sorted(self.exported[n]) for n in names if n in self.exported}
 
     def iterator_files(self) -> list[str]:
         """The files naming the iterator type (after ``candidates``)."""

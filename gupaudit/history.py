@@ -202,7 +202,7 @@ class GitRevision:
             return maintainers_mod.parse(text.decode("utf-8", "replace")) if text else None
         return load
 
-    def prepare(self, store: cache_mod.Cache) -> None:
+    def prepare(self, store: cache_mod.Cache, pool: ProcessPoolExecutor | None = None) -> None:
         cat = catalog_mod.load()
         self._store = store
         tree_id = self.commit.tree.hexsha

@@ -39,7 +39,8 @@ class Source(Protocol):
 
     def era(self) -> tuple[Era, list[str]]: ...
     def maintainers(self, pool: ProcessPoolExecutor | None) -> Callable[[], object]: ...
-    def prepare(self, store: cache_mod.Cache) -> None: ...
+    def prepare(self, store: cache_mod.Cache,
+                pool: ProcessPoolExecutor | None = None) -> None: ...
     def candidates(self, store: cache_mod.Cache, pool: ProcessPoolExecutor | None,
                    jobs: int, only: frozenset[str] | None = None
                    ) -> Iterator[list[str]]: ...
@@ -70,7 +71,7 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     cat = catalog_mod.load()
     era, warnings = source.era()
     maintainers = source.maintainers(pool)
-    source.prepare(store)
+    source.prepare(store, pool)
     sites: list[Site] = []
     candidates: list[str] = []
     pending: list[tuple[str, str, Future]] = []  # rel, key, the worker's answer
@@ -123,8 +124,8 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
         take(rel, key, *future.result())
     warnings.extend(source.warnings)
     if deep:
-        work = link.jobs(sites, era, candidates, source.list_dir, read, source.exporters,
-                         iterators)
+        work = link.jobs(sites, era, sorted(candidates), source.list_dir, read,
+                         source.exporters, iterators)  # in path order, however found
         link.link_pass(sites, work, store, pool, warnings)
     store.commit()
     sites, unmatched = accept.apply(sites)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gupaudit import catalog, discover
@@ -49,3 +51,26 @@ def test_literals_hyperscan_refuses_fall_back_to_memmem() -> None:
         assert present(b"") == (True, False)
     finally:
         discover.literals.cache_clear()
+
+
+def test_the_prefilter_started_during_the_walk_finds_what_a_serial_one_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no cache, the workers search the walk's first files while it goes on."""
+    from conftest import FIXTURES
+
+    from gupaudit import pipeline
+
+    tree = FIXTURES / "trees" / "iters"
+    serial = pipeline.scan(tree, jobs=1, cache_path=None)
+    monkeypatch.setattr(discover, "EMIT_EVERY", 3)  # several early jobs on a small tree
+    early = pipeline.scan(tree, jobs=2, cache_path=None)
+    assert early.files_scanned == serial.files_scanned > 3
+    assert [(s.path, s.line, s.status) for s in early.sites] == [
+        (s.path, s.line, s.status) for s in serial.sites]
+
+
+def test_exporters_are_listed_in_path_order() -> None:
+    """Slices of the prefilter finish in any order; a name's exporters do not."""
+    tree = discover.WorkTree(Path("."))
+    tree.exported = {"frob": ["mm/z.c", "arch/a.c", "lib/m.c"]}
+    assert tree.exporters(["frob", "none"]) == {"frob": ["arch/a.c", "lib/m.c", "mm/z.c"]}
