@@ -228,15 +228,19 @@ class Lazy:
                  is_iterator: Callable[[str], bool]) -> None:
         self._args: tuple | None = (body, params, is_iterator)
         self._cfg: Cfg | None = None
+        self._text: bytes | None = None
 
     def __call__(self) -> Cfg:
         if self._cfg is None:
             assert self._args is not None
             self._cfg = build(ir.lower(*self._args))
-            self._args = None
+            self._args = self._text = None
         return self._cfg
 
     def text(self) -> bytes | None:
         """The body's source bytes while the CFG is not built (None after): a function
-        whose text names none of what a question is about need not be lowered."""
-        return self._args[0].text if self._args is not None else None
+        whose text names none of what a question is about need not be lowered. (Read off
+        the tree once: every site's read-back asks every function of the file.)"""
+        if self._text is None and self._args is not None:
+            self._text = self._args[0].text
+        return self._text

@@ -303,17 +303,11 @@ class WorkTree:
         stamps: dict[str, str] | None = {} if store.db is not None else None
         emit = None
         if stamps is None and pool is not None:
-            needles = cat.prefilter_needles()
-            names = tuple(n.encode() for n in cat.acquire)
-
             def emit(found: list[str]) -> None:
-                chunk = [p for p in found if not self.exclude
-                         or not is_definition_file(p, self.exclude)]
-                job = (str(self.root), chunk, needles, names)
-                self._early.append((job, pool.submit(matching, job)))
+                for job in self._prefilter_jobs(self._kept(found), 1):
+                    self._early.append((job, pool.submit(matching, job)))
         paths, self._unreadable_dirs = walk(self.root, cat.skip_dirs, stamps, emit)
-        if self.exclude:
-            paths = [p for p in paths if not is_definition_file(p, self.exclude)]
+        paths = self._kept(paths)
         self._paths = paths
         self.scanned = len(paths)
         from gupaudit import cache as cache_mod  # noqa: PLC0415
@@ -325,12 +319,22 @@ class WorkTree:
         self._known = store.prefilter_known(self._stamps)
         self._base = base
 
+    def _kept(self, paths: list[str]) -> list[str]:
+        """``paths`` but those the tree's config excludes."""
+        if not self.exclude:
+            return paths
+        return [p for p in paths if not is_definition_file(p, self.exclude)]
+
+    def _prefilter_jobs(self, paths: list[str], parts: int) -> list[Job]:
+        cat = catalog_mod.load()
+        return prefilter_jobs(self.root, paths, cat.prefilter_needles(),
+                              tuple(n.encode() for n in cat.acquire), parts)
+
     def candidates(self, store: Cache, pool: Executor | None, jobs: int,
                    only: frozenset[str] | None = None) -> Iterator[list[str]]:
         """Batches of files holding an acquisition name, as the prefilter finds them: the
         cached answers first, then each slice of the tree as a worker finishes it. (The
         whole tree even for ``only``: the link pass asks all of them.)"""
-        cat = catalog_mod.load()
         base = self._base
         for rel in self._paths:
             hit, exports, iterates = self._known.get(f"{base}/{rel}", (False, [], False))
@@ -340,8 +344,7 @@ class WorkTree:
                 self.iterating.append(rel)
         yield [rel for rel in self._paths if self._known.get(f"{base}/{rel}", (False,))[0]]
         unknown = [rel for rel in self._paths if f"{base}/{rel}" not in self._known]
-        work = prefilter_jobs(self.root, unknown, cat.prefilter_needles(),
-                              tuple(n.encode() for n in cat.acquire), 4 * jobs)
+        work = self._prefilter_jobs(unknown, 4 * jobs)
         unreadable: list[str] = []
         results: Iterable[tuple[Job, Found]]
         if self._early:  # started during the walk: every file is in one of them
