@@ -129,11 +129,11 @@ class _Builder:
                 if not any(not c.values for c in cases):
                     breaks.append((n, ("nocase", *named)))
                 return breaks + fall
-            case ir.Loop(kind=kind, init=init, cond=c, step=step, body=body, line=line):
+            case ir.Loop(kind=kind, init=init, cond=test, step=step, body=body, line=line):
                 for x in init:
                     frm = self.build(x, frm, brk, cont)
                 first = len(self.nodes)
-                head = self.new("branch" if c is not None else "join", c, line)
+                head = self.new("branch" if test is not None else "join", test, line)
                 exits: list[tuple[int, Edge]] = []
                 step_node = self.new("eval", step, line) if step is not None else head
                 if kind == "do":
@@ -145,12 +145,12 @@ class _Builder:
                     exits.append((head, False))
                 else:
                     self.link(frm, head)
-                    end = self.build(body, [(head, True)] if c is not None else [(head, None)],
+                    end = self.build(body, [(head, True)] if test is not None else [(head, None)],
                                      exits, step_node)
                     self.link(end, step_node)
                     if step_node != head:
                         self.nodes[step_node].succ.append((head, None))
-                    if c is not None:
+                    if test is not None:
                         exits.append((head, False))
                 self.loops[head] = frozenset(range(first, len(self.nodes))) - {head}
                 return exits
@@ -215,8 +215,8 @@ def conditions_at(g: Cfg, target: int) -> list[tuple[ir.Expr, bool]]:
             if new != old:
                 into[j] = new
                 work.append(j)
-    return [(g.nodes[i].expr, edge) for i, edge in sorted(into.get(target, ()))
-            if g.nodes[i].expr is not None]
+    return [(e, edge) for i, edge in sorted(into.get(target, ()))
+            if (e := g.nodes[i].expr) is not None]
 
 
 class Lazy:

@@ -79,7 +79,7 @@ class State(NamedTuple):
     take: str = "none"  # none | held | gone
     ref: str = ""  # pin | get | none
     counts: frozenset[str] = ALL_COUNTS
-    count: str | None = None  # the lvalue the count was stored in
+    count_in: str | None = None  # the lvalue the count was stored in
     aliases: frozenset[str] = frozenset()
     owners: frozenset[str] = frozenset()
     escaped: str = ""
@@ -364,7 +364,7 @@ _FIELD = {name: i for i, name in enumerate(State._fields)}
 
 def replace(st: State, **changes: object) -> State:
     """``st._replace(**changes)``, without its generic path (states are copied a lot)."""
-    items = list(st)
+    items: list[object] = list(st)
     for name, value in changes.items():
         items[_FIELD[name]] = value
     return tuple.__new__(State, items)
@@ -442,7 +442,7 @@ def _compatible(a: object, b: object) -> bool:
 
 def _key(st: State) -> tuple:
     """What two states at one node must share to be joined."""
-    return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count, st.count_kept,
+    return (st.take, st.ref, st.facts, st.escaped, st.jumped, st.env, st.count_in, st.count_kept,
             st.valued, st.widened, st.pending)
 
 
@@ -531,12 +531,15 @@ class Analysis:
     def __init__(self, funcs: dict[str, Func], catalog: Catalog,
                  defined: frozenset[str] = frozenset(),
                  handlers: dict[str, frozenset[str]] | None = None,
-                 external: Mapping[str, dict[int, Effect]] | None = None) -> None:
+                 external: Mapping[str, dict[int, Effect]] | None = None,
+                 returns: Callable[[str], frozenset[str]] | None = None) -> None:
         self.funcs = funcs
         # ops-table field -> the functions of the unit it is set to (.release = foo)
         self.handlers = handlers or {}
-        # functions of other files: what each does with pages handed to parameter k
+        # functions of other files: what each does with pages handed to parameter k, and
+        # the fields of its parameters it returns (``returns``: asked without the effects)
         self.external = external or {}
+        self.external_returns = returns or self._returns
         self.cat = catalog
         self.defined = defined  # names the unit defines itself: not the catalogue's APIs
         # per (callee, parameter paths holding the pages, reference kind)
@@ -704,6 +707,9 @@ class Analysis:
                 if c in self.funcs and c not in seen and c != name)
         return memo[name]
 
+    def _returns(self, name: str) -> frozenset[str]:
+        return frozenset().union(*(e.returns for e in self.external.get(name, {}).values()))
+
     def _external_does(self, name: str, touch: bool) -> bool:
         """Whether a function of another file releases pages handed to it (or, with
         ``touch``, uses them): it counts as such an API."""
@@ -869,14 +875,14 @@ class _Run:
         for n in self.g.nodes:
             if n.kind == "branch":
                 labelled.update(self.canon(x.left) for x in _leaves(n.expr, self.cat)
-                                if _labelled(x))
+                                if isinstance(x, ir.Binary) and _labelled(x))
         for n in self.g.nodes:
             for c in n.flat:
                 if isinstance(c, ir.Call) and c.name in self.an.funcs and c.name not in self.stack:
-                    params = self.an.funcs[c.name].cfg.params
-                    subst = {p: self.canon(a) for p, a in zip(params, c.args, strict=False)
+                    formals = self.an.funcs[c.name].cfg.params
+                    subst = {p: self.canon(a) for p, a in zip(formals, c.args, strict=False)
                              if p and (path_of(a) is not None or isinstance(a, ir.Const))}
-                    plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False)
+                    plain = {p: ir.show(a) for p, a in zip(formals, c.args, strict=False)
                              if p in subst}
                     for atom in self.an.param_atoms(c.name):
                         t, bound = self._bound(atom, c)
@@ -884,7 +890,7 @@ class _Run:
                             rel.add(t)
                             if isinstance(bound, ir.Binary) and _labelled(bound):
                                 labelled.add(self.canon(bound.left))
-                            v = _rename(atom, plain, frozenset(params) - subst.keys())
+                            v = _rename(atom, plain, frozenset(formals).difference(subst))
                             if v is not None and _PATH.fullmatch(v):
                                 scalars.add(v)  # its value decides the helper's path
         self.labelled = frozenset(labelled)  # values compared with enum-like constants
@@ -946,7 +952,7 @@ class _Run:
                     self.out.exits.append(Exit(n.line, part, self._is_error(n.expr, part),
                                                self._result_class(n.expr, part)))
             return []
-        out = []
+        out: list[tuple[int, State]] = []
         loop = i in self.g.loops
         for s in states:
             for j, edge in n.succ:
@@ -1091,9 +1097,9 @@ class _Run:
                     s = replace(s, widened=True)
                 s = replace(s, pending=result or "any")
                 for k, cls in outs:  # wrapper(..., &need_drop): what it set there
-                    if k < len(c.args) and isinstance(c.args[k], ir.Unary) and \
-                            c.args[k].op == "&" and isinstance(c.args[k].arg, ir.Name):
-                        s = replace(s, env=s.env | {(c.args[k].arg.id, cls)})
+                    a = c.args[k] if k < len(c.args) else None
+                    if isinstance(a, ir.Unary) and a.op == "&" and isinstance(a.arg, ir.Name):
+                        s = replace(s, env=s.env | {(a.arg.id, cls)})
                 out.append(s)
             return list(dict.fromkeys(out))
         name = c.name
@@ -1121,10 +1127,10 @@ class _Run:
                                          _direction(c, cat), self.fn.path)
         if name in cat.acquire and not local:
             # Another acquisition into the same array: it holds other pages from now on.
-            k = cat.acquire[name].pages_arg(len(c.args))
-            if isinstance(k, int) and k < len(c.args):
-                p = path_of(c.args[k])
-                if p is not None and p in st.aliases and p == ir.show(c.args[k]):
+            into = cat.acquire[name].pages_arg(len(c.args))
+            if isinstance(into, int) and into < len(c.args):
+                p = path_of(c.args[into])
+                if p is not None and p in st.aliases and p == ir.show(c.args[into]):
                     return [replace(st, aliases=st.aliases - {p})]
             return [st]
         if name in cat.release and not local:
@@ -1321,7 +1327,7 @@ class _Run:
         # an unwind may release (``while (t->nents > n) unpin(sg_page(&t->sgl[...]))``).
         owners = st.owners if st.take == "held" and st.escaped.startswith("put into ") \
             else frozenset()
-        return replace(st, take="held", ref=self.ref, counts=counts, count=None,
+        return replace(st, take="held", ref=self.ref, counts=counts, count_in=None,
                        aliases=aliases, owners=owners, escaped=escaped)
 
     def _release(self, st: State, api: str, kind: str, line: int, in_loop: bool,
@@ -1348,6 +1354,7 @@ class _Run:
             return [self.assign(a, st)]
         prior = _env_get(st.env, target)
         out = []
+        cls: str | None
         for group in (st.counts & {"err"}, st.counts & {"zero"}, st.counts & HELD_COUNTS):
             if not group:
                 continue
@@ -1392,7 +1399,7 @@ class _Run:
         if self.site is not None and a.value is self.site or (
                 isinstance(a.value, ir.Ternary) and self.site in (a.value.then, a.value.other)):
             if st.take == "held" and tp is not None:
-                st = replace(st, count=ir.show(target))
+                st = replace(st, count_in=ir.show(target))
                 if self.pages_arg == "return":
                     st = replace(st, aliases=st.aliases | {tp})
             return st
@@ -1453,8 +1460,8 @@ class _Run:
     def _forget(self, st: State, target: ir.Expr, keep_paths: bool = False) -> State:
         """What the path knew about a value it has just overwritten."""
         text = ir.show(target)
-        if st.count == text:
-            st = replace(st, count=None)
+        if st.count_in == text:
+            st = replace(st, count_in=None)
         if not st.facts and not st.env:
             return st
         env = frozenset(kv for kv in st.env if kv[0] != text and not (
@@ -1572,7 +1579,7 @@ class _Run:
         params = callee.cfg.params
         bind = {p: a for p, a in zip(params, c.args, strict=False)
                 if p and (path_of(a) is not None or isinstance(a, ir.Const))}
-        blocked = callee.cfg.locals | (frozenset(params) - bind.keys())
+        blocked = callee.cfg.locals | frozenset(params).difference(bind)
         got: tuple[str | None, ir.Expr | None]
         if value is None:
             got = (_rename(text, {p: self.canon(a) for p, a in bind.items()}, blocked), None)
@@ -1624,7 +1631,7 @@ class _Run:
             return False  # a wrapper's value is a status (st.pending), not a page count
         if e is self.site:
             return True
-        if st.count is not None and ir.show(e) == st.count:
+        if st.count_in is not None and ir.show(e) == st.count_in:
             return True
         return self.site is not None and isinstance(e, ir.Name) and \
             self.defs.get(e.id) is self.site
@@ -1681,18 +1688,18 @@ class _Run:
                 return True
         if isinstance(e, ir.Binary) and _labelled(e) and st.facts:
             known = self._labels(e.left, st)
-            k = _label(e.right)
+            label = _label(e.right)
             eq = None
             if isinstance(known, frozenset):  # one of these labels
-                eq = True if known == {k} else False if k not in known else None
-            elif isinstance(known, tuple) and k in known[1]:  # ("not", labels)
+                eq = True if known == {label} else False if label not in known else None
+            elif isinstance(known, tuple) and label in known[1]:  # ("not", labels)
                 eq = False
             if eq is not None:
                 return eq if e.op == "==" else not eq
         text = self.canon(e)
-        for t, v in st.facts:
-            if t == text and isinstance(v, bool):
-                return v
+        for t, fact in st.facts:
+            if t == text and isinstance(fact, bool):
+                return fact
         return None
 
     def _labels(self, e: ir.Expr, st: State) -> object:
@@ -1707,7 +1714,7 @@ class _Run:
         extra = None
         if isinstance(e, ir.Binary) and st.env:  # i < got with i = 0 known on this path
             extra = (_env_get(st.env, self._strip(e.left)), _env_get(st.env, self._strip(e.right)))
-        key = (id(e), st.count, st.take == "none", extra)
+        key = (id(e), st.count_in, st.take == "none", extra)
         got = self._per.get(key)
         if got is None or got[0] is not e:
             got = (e, self._per_count_of(e, st))
@@ -1886,12 +1893,12 @@ class _Run:
             named = frozenset(edge[1:])
             if isinstance(known, frozenset):
                 return None if known <= named else st
-            excluded = named | (known[1] if known else frozenset())
+            excluded = named | (known[1] if isinstance(known, tuple) else frozenset())
             return replace(st, facts=rest | {(text, ("not", excluded))})
         labels = frozenset(edge)
         if isinstance(known, frozenset):
             now = labels & known
-        elif known:
+        elif isinstance(known, tuple):
             now = labels - known[1]
         else:
             now = labels
@@ -2061,7 +2068,7 @@ class _Run:
                      met: dict[tuple[str, int], Met]) -> State | None:
         facts = set(st.facts)
         known = dict(st.facts)
-        blocked = self.an.funcs[c.name].cfg.locals | (frozenset(params) - subst.keys())
+        blocked = self.an.funcs[c.name].cfg.locals | (frozenset(params).difference(subst))
         env = {k: c for k, c in st.env if c != "any"}
         plain = {p: ir.show(a) for p, a in zip(params, c.args, strict=False) if p in subst}
         for text, v in inner.facts:

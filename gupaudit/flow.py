@@ -300,7 +300,7 @@ def _uses(out: Outcome) -> list[Use]:
 def _accessor(an: Analysis, name: str, fields: set[str]) -> bool:
     """Whether function ``name`` of the unit returns one of ``fields`` (an inline accessor
     of a header: ``return vec->ptrs;``)."""
-    if any(e.returns & fields for e in an.external.get(name, {}).values()):
+    if an.external_returns(name) & fields:
         return True  # an accessor of another file (a header's static inline)
     fn = an.funcs.get(name)
     if fn is None or name in an.cat.acquire or not fn.may_name(fields):

@@ -305,7 +305,7 @@ def flat(items: list[Expr]) -> list[Expr]:
 
 
 def _text(node: ts.Node) -> str:
-    return node.text.decode("utf-8", "replace")
+    return (node.text or b"").decode("utf-8", "replace")
 
 
 def _line(node: ts.Node) -> int:
@@ -452,9 +452,9 @@ class _Lowerer:
             if ini is not None:
                 init.append(self.declaration(ini) if ini.type == "declaration"
                             else ExprStmt(self.expr(ini), _line(ini)))
-            cond = n.child_by_field_name("condition")
+            test = n.child_by_field_name("condition")
             step = n.child_by_field_name("update")
-            return Loop("for", tuple(init), self.expr(cond) if cond is not None else None,
+            return Loop("for", tuple(init), self.expr(test) if test is not None else None,
                         self.expr(step) if step is not None else None,
                         self.stmt_or_empty(n.child_by_field_name("body")), line)
         if t == "while_statement":

@@ -36,6 +36,7 @@ from gupaudit import cache as cache_mod
 from gupaudit import catalog as catalog_mod
 from gupaudit import discover, ir
 from gupaudit.analyse import INTERNAL_ERROR, analyse_source, functions
+from gupaudit.cfg import Cfg
 from gupaudit.dataflow import Analysis, Effect, path_of, ref_of
 from gupaudit.flow import (
     Answers,
@@ -358,7 +359,7 @@ def answer(other: str, data: bytes, asked: tuple[Question, ...],
     called = frozenset(c for f in funcs.values() for c in (f.callees or ()))
     external = _Effects(site_an, ref, frozenset(
         name for name in called if name in site_an.funcs and name not in funcs))
-    an = Analysis(funcs, cat, sf.defined, sf.handlers, external)
+    an = Analysis(funcs, cat, sf.defined, sf.handlers, external, external.returns)
     reply = Reply()
     for q in asked:
         ref = ref_of(q.family)
@@ -430,17 +431,36 @@ class _Effects(Mapping[str, dict[int, Effect]]):
     def __len__(self) -> int:
         return len(self.names)
 
+    def returns(self, name: str) -> frozenset[str]:
+        """The fields of its parameters function ``name`` returns, read off its returns
+        alone: whether it is an accessor is asked of every function an answering file
+        calls, and a summary per parameter would answer it at a hundred times the cost."""
+        if name not in self.names:
+            return frozenset()
+        return frozenset().union(*_returned(self.an.funcs[name].cfg).values())
+
+
+def _returned(g: Cfg) -> dict[int, frozenset[str]]:
+    """Parameter index -> the fields of it the function returns (``return vec->ptrs;``)."""
+    out = {}
+    for k, p in enumerate(g.params):
+        if p:
+            out[k] = frozenset(
+                q.split("->", 1)[1].removesuffix("[]") for n in g.nodes
+                if n.kind == "return" and (q := path_of(n.expr)) is not None
+                and q.startswith(p + "->") and "->" not in q[len(p) + 2:])
+    return out
+
 
 def _effects(an: Analysis, name: str, ref: str) -> dict[int, Effect]:
     """What function ``name`` does with pages handed to each of its parameters."""
     g = an.funcs[name].cfg
+    returned = _returned(g)
     out = {}
     for k, p in enumerate(g.params):
         if not p:
             continue
-        returns = frozenset(q.split("->", 1)[1].removesuffix("[]") for n in g.nodes
-                            if n.kind == "return" and (q := path_of(n.expr)) is not None
-                            and q.startswith(p + "->") and "->" not in q[len(p) + 2:])
+        returns = returned[k]
         got = an.summary(name, frozenset({p}), ref, 0, ())
         if got is None and not returns:
             continue
