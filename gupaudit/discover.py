@@ -196,6 +196,22 @@ def _hyperscan(groups: tuple[tuple[bytes, ...], ...]) -> Present:
     return present
 
 
+def mentioning_in(job: tuple[str, list[str], tuple[tuple[bytes, ...]]]) -> list[str]:
+    """Of a slice of the tree (root, paths), the files holding one of the literals (a
+    tree-wide search of the link pass; runs in a worker too)."""
+    root, paths, groups = job
+    present = literals(groups)
+    out = []
+    for rel in paths:
+        try:
+            data = read_file(os.path.join(root, rel))
+        except OSError:
+            continue
+        if present(data)[0]:
+            out.append(rel)
+    return out
+
+
 def prefilter_jobs(root: Path, paths: list[str], needles: tuple[bytes, ...],
                    names: tuple[bytes, ...], parts: int) -> list[Job]:
     """The byte prefilter cut into jobs: files whose bytes contain one of ``names``.
@@ -275,6 +291,7 @@ class WorkTree:
         self.exported: dict[str, list[str]] = {}  # function -> files exporting it
         self.iterating: list[str] = []  # files naming the iterator type (after candidates)
         self._base = str(root)
+        self._pool: Executor | None = None
 
     def era(self) -> tuple[Era, list[str]]:
         from gupaudit import era as era_mod  # noqa: PLC0415 - era imports the catalogue
@@ -300,6 +317,7 @@ class WorkTree:
         """Walk the tree, look the stamps up in the cache. With no cache to look in, the
         prefilter starts in ``pool`` on the files found so far while the walk goes on."""
         cat = catalog_mod.load()
+        self._pool = pool
         stamps: dict[str, str] | None = {} if store.db is not None else None
         emit = None
         if stamps is None and pool is not None:
@@ -383,13 +401,15 @@ class WorkTree:
         return sorted(self.iterating)
 
     def mentioning(self, words: list[str]) -> list[str]:
-        """The files walked that contain one of ``words``: one Hyperscan pass per file in
-        this process (it leaves the other cores to the link pass's workers, and is about
-        twice as fast as GNU grep -F on two cores); else GNU grep over them, two at a time;
-        else a byte scan here."""
+        """The files walked that contain one of ``words``. With a pool, its workers and
+        this process share slices of the tree (``literals`` in each); else one Hyperscan
+        pass per file here (about twice as fast as GNU grep -F on two cores); else GNU
+        grep over them, two at a time; else a byte scan here."""
         if not words or not self._paths:
             return []
         groups = (tuple(w.encode() for w in words),)
+        if self._pool is not None:
+            return self._shared(groups)
         try:
             present = _hyperscan(groups)
         except ImportError:
@@ -403,6 +423,19 @@ class WorkTree:
             except OSError:
                 pass  # cannot run it: the byte scan below
         return self._present(memmem_literals(groups))
+
+    def _shared(self, groups: tuple[tuple[bytes, ...]]) -> list[str]:
+        """``mentioning`` in slices: the pool's workers take them from the front, this
+        process from the back (those no worker has started), so all cores search."""
+        assert self._pool is not None
+        slices = [(str(self.root), part, groups) for part in _chunks(self._paths, 16)]
+        futures = [self._pool.submit(mentioning_in, job) for job in slices]
+        found: list[list[str] | None] = [None] * len(slices)
+        for k in reversed(range(len(slices))):
+            if futures[k].cancel():
+                found[k] = mentioning_in(slices[k])
+        return [rel for k, part in enumerate(found)
+                for rel in (part if part is not None else futures[k].result())]
 
     def _present(self, present: Present) -> list[str]:
         """The files walked for which ``present`` says yes."""

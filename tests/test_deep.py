@@ -297,3 +297,20 @@ def test_the_tree_wide_search_answers_alike_with_each_engine(monkeypatch) -> Non
     assert tree.mentioning(["eps_request"]) == first  # grep
     monkeypatch.setattr(discover.shutil, "which", lambda name: None)
     assert tree.mentioning(["eps_request"]) == first  # the byte scan
+
+
+def test_the_tree_wide_search_shared_with_workers_finds_the_same_files() -> None:
+    """Slices searched by the pool's workers and by this process: the same files, in
+    the walk's order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from gupaudit import cache
+
+    alone = discover.WorkTree(ITERS)
+    alone.prepare(cache.Cache(None, []))
+    shared = discover.WorkTree(ITERS)
+    with ProcessPoolExecutor(2) as pool:
+        shared.prepare(cache.Cache(None, []), pool)
+        words = ["eps_request", "iov_iter"]
+        assert shared.mentioning(words) == alone.mentioning(words)
+        assert "net/eps/ops.c" in shared.mentioning(words)
