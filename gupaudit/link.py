@@ -208,10 +208,12 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
         if asks or any(q.iterator for q in asked):
             out.append((rel, data, era, tuple(asks), ()))
     waiting = frozenset(rel for rel, asked in asked_by.items() if any(q.iterator for q in asked))
-    if iterators is None:  # nothing to follow an iterator through
-        iterators = Iterators(bytes_of, list, lambda words: [], None)
-    iterators.add(sites)  # those not added as their files finished
-    return Work(out, waiting, iterators.finish)
+    follow = iterators or Iterators(bytes_of, list, lambda words: [], None)
+
+    def kernel(warnings: list[str]) -> dict[tuple[str, SiteKey], str]:
+        follow.add(sites)  # those not added as their files finished
+        return follow.finish(warnings)
+    return Work(out, waiting, kernel)
 
 
 def cached_reader(read: Reader) -> Reader:

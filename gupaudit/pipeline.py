@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Protocol
 
@@ -125,11 +125,9 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
                 pending.append((rel, key, pool.submit(analyse.analyse_bytes, job)))
     read = link.cached_reader(_reader(source))
     iterators = link.Iterators(read, source.iterator_files, source.mentioning, store)
-    if deep:  # this process follows iterators while the workers analyse, as each finishes
+    if deep:
         iterators.add(sites)
-        for future in as_completed([p[2] for p in pending]):
-            iterators.add(future.result()[0])
-            report()
+        _follow_meanwhile(iterators, [p[2] for p in pending], report)
     for rel, key, future in pending:  # in the order asked: the warnings keep an order
         take(rel, key, *future.result())
     warnings.extend(source.warnings)
@@ -147,6 +145,24 @@ def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None
     return ScanResult(source.label, era, tuple(grouped), source.scanned, len(candidates),
                       tuple(warnings), time.monotonic() - started, sections,
                       group_by or ("section" if table else "path"))
+
+
+def _follow_meanwhile(iterators: link.Iterators, futures: list[Future],
+                      report: Callable[[], None]) -> None:
+    """Follow the iterators of the files pass 1 has finished while the workers analyse
+    the rest, a file at a time. The files still to follow when the last one finishes are
+    left to the link pass, which first hands the pool the jobs that need no iterator: this
+    process is the slower, and waiting for it would idle the workers."""
+    finished: list[list[Site]] = []
+    running = set(futures)
+    while running:
+        done, running = wait(running, timeout=0 if finished else None,
+                             return_when=FIRST_COMPLETED)
+        finished += [f.result()[0] for f in done]
+        if done:
+            report()
+        if running and finished:
+            iterators.add(finished.pop(0))
 
 
 def _reader(source: Source) -> Callable[[str], bytes | None]:
