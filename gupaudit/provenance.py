@@ -95,6 +95,7 @@ class Resolver:
     _digests: dict[str, str | None] = field(default_factory=dict)
     _codes: dict[str, bytes | None] = field(default_factory=dict)  # comments blanked
     _suspects: frozenset[str] | None = None  # files naming a user set-up
+    _holding: dict[bytes, list[str]] = field(default_factory=dict)  # needle -> files
 
     # ------------------------------------------------------------ the question
 
@@ -121,6 +122,10 @@ class Resolver:
         """Search these files too (found by ``words``): what was proven leaning on a word
         one of them names is forgotten."""
         self.files = sorted(set(self.files) | set(files))
+        for needle, holding in self._holding.items():
+            holding += [f for f in files if f not in holding
+                        and (data := self._bytes(f)) is not None and _has(data, needle)]
+            holding.sort()
         named = {w for w in words for f in files
                  if (data := self._bytes(f)) is not None and w.encode() in data}
         self._memo = {g: v for g, v in self._memo.items()
@@ -296,19 +301,19 @@ class Resolver:
         self._lean(f"struct {tag}")
         self._members.setdefault(f"struct {tag}", set()).add(member)
         name = member.encode()
+        holding = set().union(*(self._with(h) for h in holders))  # files naming one
         for macro, body in self._setup_macros():
             # a macro that sets such a field up over user memory, used where the struct is
             if mention.search(body) and any(_word_in(body, n.encode())
                                             for n in self.cat.user_iter) and any(
-                    (data := self._bytes(rel)) is not None and _word_in(data, macro)
-                    and any(_has(data, h) for h in holders) for rel in self.files):
+                    rel in holding and (data := self._bytes(rel)) is not None
+                    and _word_in(data, macro) for rel in self._with(macro)):
                 return None
         out: list[str] = []
         seen = False
-        for rel in self._suspects_first(self.files):
+        for rel in self._suspects_first(self._with(name)):
             data = self._bytes(rel)
-            if (data is None or not _has(data, name) or not any(_has(data, h) for h in holders)
-                    or not mention.search(data)):
+            if data is None or rel not in holding or not mention.search(data):
                 continue
             u = self._unit(rel)
             if u is None:
@@ -435,7 +440,7 @@ class Resolver:
             return None
         static = rel.endswith(".c") and any(f.name == function and f.static
                                             for f in home.sf.functions)
-        files = [rel] if static else self._suspects_first(self.files)
+        files = [rel] if static else self._suspects_first(self._with(function.encode()))
         if not static:
             self._lean(function)
         name = function.encode()
@@ -456,10 +461,10 @@ class Resolver:
             re.escape(m.encode()) for m in sorted(members)) + rb")\s*\(") if members else None
         if through is not None:  # the ops members' calls, anywhere
             seen_files = {other for other, _, _ in named}
-            for other in self._suspects_first(self.files):
+            naming = sorted(set().union(*(self._with(m.encode()) for m in members)))
+            for other in self._suspects_first(naming):
                 data = self._bytes(other)
-                if other in seen_files or data is None or not any(
-                        _has(data, m.encode()) for m in members) or not through.search(data):
+                if other in seen_files or data is None or not through.search(data):
                     continue
                 u = self._unit(other)
                 if u is None:
@@ -533,16 +538,14 @@ class Resolver:
             if t not in self._embedders:  # the structs whose definitions hold a ``struct t``
                 needle = b"struct " + t.encode()
                 self._embedders[t] = {
-                    outer for rel in self.files
-                    if (data := self._bytes(rel)) is not None and _has(data, needle)
+                    outer for rel in self._with(needle)
                     for outer, members in self._structs(rel) if t in members.values()}
             out += sorted(self._embedders[t] - set(out))
         return out
 
     def _definitions_of(self, tag: str) -> list[dict[str, str]]:
         needle = b"struct " + tag.encode()
-        return [members for rel in self.files
-                if (data := self._bytes(rel)) is not None and _has(data, needle)
+        return [members for rel in self._with(needle)
                 for outer, members in self._structs(rel) if outer == tag]
 
     def _structs(self, rel: str) -> list[tuple[str, dict[str, str]]]:
@@ -563,9 +566,7 @@ class Resolver:
         how soon a failing goal stops."""
         if self._suspects is None:
             names = [n.encode() for n in sorted(self.cat.user_iter)]
-            self._suspects = frozenset(rel for rel in self.files
-                                       if (data := self._bytes(rel)) is not None
-                                       and any(_has(data, n) for n in names))
+            self._suspects = frozenset().union(*(self._with(n) for n in names))
         return ([rel for rel in files if rel in self._suspects]
                 + [rel for rel in files if rel not in self._suspects])
 
@@ -588,8 +589,8 @@ class Resolver:
         if self._wrapping is None:
             names = [n.encode() for n in sorted({*self.cat.kernel_iter, *self.cat.user_iter})]
             self._wrapping = [
-                (m.group(1), m.group()) for rel in self.files
-                if (data := self._bytes(rel)) is not None and _has(data, b"define")
+                (m.group(1), m.group()) for rel in self._with(b"define")
+                if (data := self._bytes(rel)) is not None
                 for m in _MACRO.finditer(data) if any(_word_in(m.group(), n) for n in names)]
         return self._wrapping
 
@@ -600,11 +601,9 @@ class Resolver:
             self._macros[name] = None
             head = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+" + re.escape(name.encode())
                               + rb"\((?:[^\n]*\\\n)*[^\n]*", re.M)
-            for rel in self.files:
+            for rel in self._with(name.encode()):
                 data = self._bytes(rel)
-                if data is None or not _has(data, name.encode()):
-                    continue
-                m = head.search(data)
+                m = head.search(data) if data is not None else None
                 if m is not None:
                     self._macros[name] = m.group()
                     break
@@ -620,7 +619,7 @@ class Resolver:
             pattern = discover.definition_pattern([name])
             needle = name.encode()
             found = []
-            for rel in self.files:
+            for rel in self._with(needle):
                 data = self._bytes(rel)
                 at = data.find(needle) if data is not None else -1
                 while at >= 0 and data is not None and pattern is not None:
@@ -634,6 +633,15 @@ class Resolver:
                     at = data.find(needle, at + len(needle))
             self._defined[name] = found
         return self._defined[name]
+
+    def _with(self, needle: bytes) -> list[str]:
+        """The files searched whose bytes hold ``needle``, in path order: each goal used
+        to scan every file for its names, and a proof asks the same names many times."""
+        if needle not in self._holding:
+            self._holding[needle] = [rel for rel in self.files
+                                     if (data := self._bytes(rel)) is not None
+                                     and _has(data, needle)]
+        return self._holding[needle]
 
     def digest(self, rel: str) -> str | None:
         """The SHA-1 of a file's bytes (None: unreadable), computed once."""
