@@ -1179,6 +1179,8 @@ class _Run:
         if name in cat.use or name in cat.neutral or name in cat.accessors or (
                 name in cat.device_address or name in cat.physical):
             return [st]  # page_to_phys(page) computes an address: where it goes decides
+        if not (st.aliases or st.owners or st.valued or st.addrs or st.phys or self.storage):
+            return [st]  # nothing holds the pages or an address of them: none is handed on
         callee = name or (ir.show(c.callee) if c.callee is not None else "a pointer")
         if st.take == "held" and any(self._address(a, st, physical=True) for a in c.args):
             # a hypercall given an sg list of physical addresses: a device, the IOMMU,
