@@ -436,7 +436,7 @@ class _Effects(Mapping[str, dict[int, Effect]]):
     def returns(self, name: str) -> frozenset[str]:
         """The fields of its parameters function ``name`` returns, read off its returns
         alone: whether it is an accessor is asked of every function an answering file
-        calls, and a summary per parameter would answer it at a hundred times the cost."""
+        calls, and a summary per parameter (``_effects``) answered it at many times the cost."""
         if name not in self.names:
             return frozenset()
         return frozenset().union(*_returned(self.an.funcs[name].cfg).values())

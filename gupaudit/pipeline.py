@@ -52,6 +52,9 @@ class Source(Protocol):
     def mentioning(self, words: list[str]) -> list[str]: ...
 
 
+WORKER_NICENESS = 4  # workers yield to the main process (``worker_init``)
+
+
 def worker_init() -> None:
     """Workers leave Ctrl-C to the main process, which stops them without tracebacks.
 
@@ -61,9 +64,6 @@ def worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
-
-
-WORKER_NICENESS = 4
 
 
 def run(source: Source, store: cache_mod.Cache, pool: ProcessPoolExecutor | None,
