@@ -323,9 +323,10 @@ def _physical(flow: Flow, catalog: Catalog) -> str:
 
 
 def _device_wrote(evidence: set[str]) -> bool:
-    """Marked dirty, yet no CPU access or struct-page work seen: something else wrote them
-    (a device behind page_to_phys() or an address the driver computed)."""
-    return "dirty" in evidence and not evidence & {"cpu", "struct"}
+    """Marked dirty, yet no CPU access (a kernel mapping is one) or struct-page work
+    seen: something else wrote them (a device behind page_to_phys() or an address the
+    driver computed)."""
+    return "dirty" in evidence and not evidence & {"cpu", "struct", "map"}
 
 
 def _stored(flow: Flow) -> bool:

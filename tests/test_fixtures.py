@@ -65,3 +65,11 @@ def test_leaks_match(fixture: Path) -> None:
     want = read_leaks(fixture)
     assert got == want, (f"{fixture.name}: leaks not reported: {sorted(want - got)}; "
                          f"reported but not marked: {sorted(got - want)}")
+
+
+def test_pages_written_through_a_kernel_mapping_are_case_5() -> None:
+    """vmap() is CPU access: pages kept mapped and dirtied at release were written by the
+    kernel (pin_user_pages.rst case 5), not by a device (case 2)."""
+    sites = {s.function: s for s in analyse_fixture(FIXTURES / "status/kernel-writes.c")}
+    ring = sites["ring_setup"]
+    assert (ring.status.value, ring.case) == ("unconverted", 5)
