@@ -200,7 +200,12 @@ def mentioning_in(job: tuple[str, list[str], tuple[tuple[bytes, ...]]]) -> list[
     """Of a slice of the tree (root, paths), the files holding one of the literals (a
     tree-wide search of the link pass; runs in a worker too)."""
     root, paths, groups = job
-    present = literals(groups)
+    return _holding(root, paths, literals(groups))
+
+
+def _holding(root: str, paths: list[str], present: Present) -> list[str]:
+    """Of ``paths`` under ``root``, those for which ``present`` says yes (an unreadable
+    file says no)."""
     out = []
     for rel in paths:
         try:
@@ -415,14 +420,14 @@ class WorkTree:
         except ImportError:
             pass
         else:
-            return self._present(present)
+            return _holding(str(self.root), self._paths, present)
         grep = shutil.which("grep")
         if grep is not None:
             try:
                 return self._grep(grep, words)
             except OSError:
                 pass  # cannot run it: the byte scan below
-        return self._present(memmem_literals(groups))
+        return _holding(str(self.root), self._paths, memmem_literals(groups))
 
     def _shared(self, groups: tuple[tuple[bytes, ...]]) -> list[str]:
         """``mentioning`` in slices: the pool's workers take them from the front, this
@@ -436,11 +441,6 @@ class WorkTree:
                 found[k] = mentioning_in(slices[k])
         return [rel for k, part in enumerate(found)
                 for rel in (part if part is not None else futures[k].result())]
-
-    def _present(self, present: Present) -> list[str]:
-        """The files walked for which ``present`` says yes."""
-        return [rel for rel in self._paths
-                if (data := self._bytes_at(rel)) is not None and present(data)[0]]
 
     def _grep(self, grep: str, words: list[str]) -> list[str]:
         args = [grep, "-lF", "--no-messages"] + [a for w in words for a in ("-e", w)] + ["--"]
@@ -457,13 +457,6 @@ class WorkTree:
                 out, _ = running.pop(0).communicate()
                 hits += out.decode("utf-8", "replace").splitlines()
         return sorted(set(hits))
-
-    def _bytes_at(self, rel: str) -> bytes | None:
-        """``read`` through one descriptor (a tree-wide search reads 60,000 files)."""
-        try:
-            return read_file(os.path.join(self.root, rel))
-        except OSError:
-            return None
 
     def read(self, rel: str) -> bytes:
         """A file's bytes (OSError when it cannot be read)."""

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 
 from gupaudit import ir
@@ -303,10 +303,14 @@ def _accessor(an: Analysis, name: str, fields: set[str]) -> bool:
     if an.external_returns(name) & fields:
         return True  # an accessor of another file (a header's static inline)
     fn = an.funcs.get(name)
-    if fn is None or name in an.cat.acquire or not fn.may_name(fields):
-        return False
-    return any(n.kind == "return" and (p := path_of(n.expr)) is not None
-               and field_of(p) in fields for n in fn.cfg.nodes)
+    return fn is not None and name not in an.cat.acquire and returns_field(fn, fields)
+
+
+def returns_field(fn: Func, fields: Collection[str]) -> bool:
+    """Whether ``fn`` returns one of ``fields`` of some object (``return vec->ptrs;``)."""
+    return fn.may_name(fields) and any(
+        n.kind == "return" and (p := path_of(n.expr)) is not None and field_of(p) in fields
+        for n in fn.cfg.nodes)
 
 
 def _callbacks(an: Analysis, facts: PathFacts, names: set[str],

@@ -46,6 +46,7 @@ from gupaudit.flow import (
     field_of,
     read_back,
     releases_of,
+    returns_field,
     use_via,
 )
 from gupaudit.locate import source_file
@@ -150,10 +151,10 @@ def jobs(sites: list[Site], era: Era, candidates: list[str],
     names to files: the tree's exported functions (``EXPORT_SYMBOL*()``, gathered by the
     prefilter: where a function other directories call is defined), and one search of
     each file that can answer: the site's folder, its file's headers, and the run's
-    candidate files (tree-wide: an exported wrapper's callers). The sites whose iov_iter's
-    set-up is still to be found go to ``iterators`` (those not given it as their files
-    finished pass 1), whose ``finish`` is ``Work.kernel``: ``link_pass`` runs it while the
-    other jobs run, and its evidence goes with the jobs of those files."""
+    candidate files (tree-wide: an exported wrapper's callers). ``Work.kernel`` follows
+    the iov_iters still to follow (those ``iterators`` was not given as their files
+    finished pass 1) and finishes ``iterators``: ``link_pass`` runs it once the jobs that
+    need none are started, and its evidence goes with the jobs of those files."""
     asked_by = questions(sites)
     if not asked_by:
         return Work([], frozenset(), lambda warnings: {})
@@ -392,9 +393,7 @@ def answer(other: str, data: bytes, asked: tuple[Question, ...],
                 reply.answers.callers.setdefault(q.site, []).extend(found)
         if q.fields:
             for name, fn in funcs.items():  # accessors: return vec->ptrs;
-                if name not in reply.effects and fn.may_name(q.fields) and any(
-                        n.kind == "return" and (p := path_of(n.expr)) is not None
-                        and field_of(p) in q.fields for n in fn.cfg.nodes):
+                if name not in reply.effects and returns_field(fn, q.fields):
                     reply.effects[name] = _effects(an, name, ref)
             types: dict[str, set[str]] = {}
             for f, t in q.types:
